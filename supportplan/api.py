@@ -1,0 +1,76 @@
+"""The scoped base every API view uses: visibility, write permissions by role and key scope."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, permissions, viewsets
+
+from supportplan import access
+from supportplan.models import SupportPlan
+
+
+class PlanAccessPermission(permissions.BasePermission):
+    """Reads need visibility (the queryset's job); writes need what the view's ``write_access`` says.
+
+    ``write_access`` is "configure" (leads only; API keys never), "assigned" (team members and
+    leads; read-write API keys) or "integration" (read-write API keys and leads).
+    """
+
+    message = "Your role in this plan does not allow this change."
+
+    def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if access.is_api_key(request.user):
+            if view.write_access == "configure":
+                self.message = "API keys cannot change configuration."
+                return False
+            if not request.user.api_key.can_write:
+                self.message = "This API key is read-only."
+                return False
+        return True
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return view.may_write(view.plan_of(obj))
+
+
+class ScopedAPIMixin:
+    """Every API view starts here: scoped queryset, permissions, filters, pagination, throttles.
+
+    Subclasses set ``queryset`` (a model whose manager has ``for_user``) and ``write_access``.
+    """
+
+    permission_classes = [permissions.IsAuthenticated, PlanAccessPermission]
+    write_access = "configure"
+
+    def get_queryset(self):
+        return super().get_queryset().for_user(self.request.user)
+
+    def plan_of(self, obj) -> SupportPlan:
+        return obj if isinstance(obj, SupportPlan) else obj.plan
+
+    def may_write(self, plan: SupportPlan) -> bool:
+        user = self.request.user
+        if self.write_access == "configure":
+            return access.can_configure(user, plan)
+        if access.is_api_key(user):
+            return user.api_key.can_write and user.plan_id == plan.pk
+        if self.write_access == "assigned":
+            return access.can_update_assigned(user, plan)
+        return access.can_configure(user, plan)
+
+    def check_plan_writable(self, plan: SupportPlan) -> None:
+        """For creates: the target plan was chosen from the visible ones; may we write there?"""
+        if not self.may_write(plan):
+            raise exceptions.PermissionDenied(PlanAccessPermission.message)
+
+
+class ScopedModelViewSet(ScopedAPIMixin, viewsets.ModelViewSet):
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+
+class ScopedReadOnlyViewSet(ScopedAPIMixin, viewsets.ReadOnlyModelViewSet):
+    pass

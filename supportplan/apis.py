@@ -1,0 +1,131 @@
+"""REST endpoints for plans, locations, memberships and API keys (``/api/v1/``)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from supportplan import access, services
+from supportplan.api import ScopedModelViewSet
+from supportplan.filters import ApiKeyFilter, LocationFilter, MembershipFilter, PlanFilter
+from supportplan.models import ApiKey, Location, Membership, SupportPlan
+from supportplan.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeySerializer,
+    ApiKeyUpdateSerializer,
+    LocationSerializer,
+    MembershipRoleSerializer,
+    MembershipSerializer,
+    PlanSerializer,
+)
+
+
+def _refuse_plan_move(serializer, instance) -> dict:
+    data = dict(serializer.validated_data)
+    plan = data.pop("plan", instance.plan)
+    if plan != instance.plan:
+        raise exceptions.ValidationError({"plan": ["A record cannot move to another plan."]})
+    return data
+
+
+class PlanViewSet(ScopedModelViewSet):
+    queryset = SupportPlan.objects.all()
+    serializer_class = PlanSerializer
+    filterset_class = PlanFilter
+    lookup_field = "slug"
+    ordering_fields = ["name", "go_live_date", "created_at"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def perform_create(self, serializer):
+        if access.is_api_key(self.request.user):
+            raise exceptions.PermissionDenied("API keys cannot create plans.")
+        serializer.instance = services.plan_create(created_by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        services.plan_update(plan=serializer.instance, **serializer.validated_data)
+
+
+class LocationViewSet(ScopedModelViewSet):
+    queryset = Location.objects.select_related("plan")
+    serializer_class = LocationSerializer
+    filterset_class = LocationFilter
+    ordering_fields = ["name", "country", "user_count"]
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        plan = data.pop("plan")
+        self.check_plan_writable(plan)
+        serializer.instance = services.location_create(plan=plan, **data)
+
+    def perform_update(self, serializer):
+        data = _refuse_plan_move(serializer, serializer.instance)
+        services.location_update(location=serializer.instance, **data)
+
+    def perform_destroy(self, instance):
+        services.location_delete(location=instance)
+
+
+class MembershipViewSet(ScopedModelViewSet):
+    queryset = Membership.objects.select_related("plan", "user")
+    filterset_class = MembershipFilter
+    ordering_fields = ["role", "created_at"]
+
+    serializer_class = MembershipSerializer
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        self.check_plan_writable(data["plan"])
+        serializer.instance = services.membership_add(plan=data["plan"], user=data["user"], role=data["role"])
+
+    @extend_schema(request=MembershipRoleSerializer, responses={200: MembershipSerializer})
+    def update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        serializer = MembershipRoleSerializer(
+            membership, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        role = serializer.validated_data.get("role", membership.role)
+        membership = services.membership_change_role(membership=membership, role=role)
+        return Response(MembershipSerializer(membership, context=self.get_serializer_context()).data)
+
+    def perform_destroy(self, instance):
+        services.membership_remove(membership=instance)
+
+
+class ApiKeyViewSet(ScopedModelViewSet):
+    """Keys for helpdesk integrations. The secret is in the create response only."""
+
+    queryset = ApiKey.objects.select_related("plan", "created_by")
+    filterset_class = ApiKeyFilter
+    ordering_fields = ["created_at", "last_used_at", "name"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return ApiKeyUpdateSerializer
+        return ApiKeySerializer
+
+    @extend_schema(responses={201: ApiKeyCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        self.check_plan_writable(data["plan"])
+        api_key, raw_key = services.api_key_create(
+            plan=data["plan"], name=data["name"], scope=data.get("scope", "read"), created_by=request.user
+        )
+        api_key.key = raw_key
+        body = ApiKeyCreatedSerializer(api_key, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        services.api_key_rename(api_key=serializer.instance, **serializer.validated_data)
+
+    @extend_schema(request=None, responses={200: ApiKeySerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, *args, **kwargs):
+        api_key = self.get_object()
+        services.api_key_revoke(api_key=api_key)
+        return Response(ApiKeySerializer(api_key, context=self.get_serializer_context()).data)

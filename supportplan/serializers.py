@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from supportplan.models import ApiKey, Location, Membership, PlanRole, Product, SupportPlan
+
+
+class VisiblePlanField(serializers.SlugRelatedField):
+    """A plan named by its slug, chosen among the plans the requester may see (others: 'does not exist')."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return SupportPlan.objects.for_user(self.context["request"].user)
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    products = serializers.ListField(
+        child=serializers.ChoiceField(choices=Product.choices), allow_empty=False, max_length=len(Product)
+    )
+    my_role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SupportPlan
+        fields = [
+            "slug",
+            "name",
+            "products",
+            "phase",
+            "go_live_date",
+            "hypercare_start",
+            "hypercare_end",
+            "description",
+            "my_role",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def get_my_role(self, plan: SupportPlan) -> str | None:
+        from supportplan.access import role_in
+
+        return role_in(self.context["request"].user, plan)
+
+
+class LocationSerializer(serializers.ModelSerializer):
+    plan = VisiblePlanField()
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=3), required=False, max_length=50
+    )
+
+    class Meta:
+        model = Location
+        fields = ["id", "plan", "name", "country", "subdivision", "timezone", "languages", "user_count"]
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    plan = VisiblePlanField()
+    user = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
+    )
+    role = serializers.ChoiceField(choices=PlanRole.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "plan", "user", "role", "created_at"]
+        read_only_fields = ["created_at"]
+        validators = []  # uniqueness is the service's check, with a clearer message
+
+
+class MembershipRoleSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=PlanRole.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    plan = VisiblePlanField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "plan",
+            "name",
+            "prefix",
+            "scope",
+            "is_active",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The secret. Shown this once; store it now.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class ApiKeyUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["name"]

@@ -1,0 +1,184 @@
+"""Writes for plans, locations, memberships and API keys. Views, API, admin and commands call these."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from supportplan.models import LEAD_ROLES, ApiKey, ApiKeyScope, Location, Membership, PlanRole, SupportPlan
+
+User = get_user_model()
+
+API_KEY_PREFIX = "sp"
+
+
+def _apply(instance, fields: dict[str, Any], allowed: set[str]) -> list[str]:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    return list(fields)
+
+
+# --- Plans ----------------------------------------------------------------------------------
+PLAN_FIELDS = {
+    "name",
+    "slug",
+    "products",
+    "phase",
+    "go_live_date",
+    "hypercare_start",
+    "hypercare_end",
+    "description",
+}
+
+
+@transaction.atomic
+def plan_create(*, created_by: User, **fields: Any) -> SupportPlan:
+    """Creates a plan and makes its creator the project lead."""
+    plan = SupportPlan()
+    _apply(plan, fields, PLAN_FIELDS)
+    plan.full_clean()
+    plan.save()
+    Membership.objects.create(plan=plan, user=created_by, role=PlanRole.PROJECT_LEAD)
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, plan: SupportPlan, **fields: Any) -> SupportPlan:
+    changed = _apply(plan, fields, PLAN_FIELDS)
+    plan.full_clean()
+    plan.save(update_fields=[*changed, "updated_at"])
+    return plan
+
+
+# --- Locations ------------------------------------------------------------------------------
+LOCATION_FIELDS = {"name", "country", "subdivision", "timezone", "languages", "user_count"}
+
+
+@transaction.atomic
+def location_create(*, plan: SupportPlan, **fields: Any) -> Location:
+    location = Location(plan=plan)
+    _apply(location, fields, LOCATION_FIELDS)
+    location.full_clean()
+    location.save()
+    return location
+
+
+@transaction.atomic
+def location_update(*, location: Location, **fields: Any) -> Location:
+    changed = _apply(location, fields, LOCATION_FIELDS)
+    location.full_clean()
+    location.save(update_fields=changed)
+    return location
+
+
+@transaction.atomic
+def location_delete(*, location: Location) -> None:
+    location.delete()
+
+
+# --- Memberships ----------------------------------------------------------------------------
+def _ensure_a_lead_remains(plan: SupportPlan, *, leaving: Membership) -> None:
+    others = Membership.objects.filter(plan=plan, role__in=LEAD_ROLES).exclude(pk=leaving.pk)
+    if not others.exists():
+        raise ValidationError({"role": "A plan needs at least one project or support lead."})
+
+
+@transaction.atomic
+def membership_add(*, plan: SupportPlan, user: User, role: str) -> Membership:
+    if Membership.objects.filter(plan=plan, user=user).exists():
+        raise ValidationError({"user": f"{user.get_username()} is already a member of this plan."})
+    membership = Membership(plan=plan, user=user, role=role)
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str) -> Membership:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role in LEAD_ROLES and role not in LEAD_ROLES:
+        _ensure_a_lead_remains(membership.plan, leaving=membership)
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    if membership.role in LEAD_ROLES:
+        _ensure_a_lead_remains(membership.plan, leaving=membership)
+    membership.delete()
+
+
+# --- API keys -------------------------------------------------------------------------------
+def _hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(
+    *, plan: SupportPlan, name: str, scope: str = ApiKeyScope.READ, created_by: User | None
+) -> tuple[ApiKey, str]:
+    """Creates a key and returns it with the raw secret, which is never stored nor shown again."""
+    prefix = secrets.token_hex(4)
+    raw_key = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(plan=plan, name=name, scope=scope, created_by=created_by, prefix=prefix)
+    api_key.key_hash = _hash_key(raw_key)
+    api_key.full_clean()
+    api_key.save()
+    return api_key, raw_key
+
+
+@transaction.atomic
+def api_key_rename(*, api_key: ApiKey, name: str) -> ApiKey:
+    api_key.name = name
+    api_key.full_clean()
+    api_key.save(update_fields=["name"])
+    return api_key
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_authenticate(raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, or None. Records when it was last used."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1].isalnum() or len(parts[1]) != 8:
+        return None
+    api_key = ApiKey.objects.active().select_related("plan").filter(prefix=parts[1]).first()
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, _hash_key(raw_key)):
+        return None
+    now = timezone.now()
+    resolution = settings.SUPPORTPLAN["API_KEY_LAST_USED_RESOLUTION"]
+    if api_key.last_used_at is None or now - api_key.last_used_at >= resolution:
+        # A conditional UPDATE: no audit row, no write on every request.
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+# --- Health ---------------------------------------------------------------------------------
+def heartbeat_record(*, name: str):
+    """Stores now (aware UTC) as the last time ``name`` was seen alive; returns it."""
+    from supportplan.models import ServiceHeartbeat
+
+    now = timezone.now()
+    ServiceHeartbeat.objects.update_or_create(name=name, defaults={"seen_at": now})
+    return now

@@ -1,0 +1,45 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from supportplan import apis, views
+
+router = DefaultRouter()
+router.register("plans", apis.PlanViewSet, basename="plan-api")
+router.register("locations", apis.LocationViewSet, basename="location")
+router.register("memberships", apis.MembershipViewSet, basename="membership")
+router.register("api-keys", apis.ApiKeyViewSet, basename="apikey")
+
+plan_patterns = [
+    path("", views.PlanDetailView.as_view(), name="plan-detail"),
+    path("edit/", views.PlanUpdateView.as_view(), name="plan-edit"),
+    path("locations/new/", views.LocationFormView.as_view(), name="location-create"),
+    path("locations/<int:location_id>/", views.LocationFormView.as_view(), name="location-edit"),
+    path("locations/<int:location_id>/delete/", views.LocationDeleteView.as_view(), name="location-delete"),
+    path("members/", views.MemberListView.as_view(), name="plan-members"),
+    path("members/<int:member_id>/role/", views.MemberRoleView.as_view(), name="member-role"),
+    path("members/<int:member_id>/remove/", views.MemberRemoveView.as_view(), name="member-remove"),
+    path("api-keys/", views.ApiKeyListView.as_view(), name="plan-api-keys"),
+    path("api-keys/<int:key_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
+    path("history/", views.PlanHistoryView.as_view(), name="plan-history"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.HealthView.as_view(), name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("plans/", views.PlanListView.as_view(), name="plan-list"),
+    path("plans/new/", views.PlanCreateView.as_view(), name="plan-create"),
+    path("plans/<slug:plan_slug>/", include(plan_patterns)),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "supportplan.views.error_403"
+handler404 = "supportplan.views.error_404"
+handler500 = "supportplan.views.error_500"
