@@ -1,0 +1,89 @@
+"""Celery wiring: settings, beat schedule in code, and a real worker's round trip through Redis."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+from supportplan.celery import app
+from supportplan.models import ServiceHeartbeat
+from supportplan.tasks import record_heartbeat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_app_acks_late_and_rejects_on_worker_loss():
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.task_time_limit > app.conf.task_soft_time_limit
+    assert app.conf.timezone == "UTC"
+
+
+def test_beat_runs_the_heartbeat_every_minute():
+    entry = app.conf.beat_schedule["record-worker-heartbeat-every-minute"]
+    assert entry["task"] == "supportplan.tasks.record_heartbeat"
+    assert entry["schedule"] == 60.0
+    assert entry["task"] in app.tasks
+
+
+def test_the_heartbeat_task_records_when_the_worker_last_ran(db, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    record_heartbeat.apply()
+    assert ServiceHeartbeat.objects.get(name="worker").seen_at is not None
+
+
+@pytest.mark.worker
+def test_a_real_worker_answers_a_task_sent_through_redis(needs_redis):
+    broker = needs_redis.rsplit("/", 1)[0] + "/14"
+    backend = needs_redis.rsplit("/", 1)[0] + "/15"
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": backend}
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "supportplan",
+            "worker",
+            "--pool=solo",
+            "--queues",
+            queue,
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+            "--hostname",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    # A separate client app, so the project's app keeps its own configuration.
+    client = Celery("round-trip-probe", broker=broker, backend=backend)
+    try:
+        started = time.monotonic()
+        result = client.send_task("supportplan.tasks.ping", args=["round trip"], queue=queue)
+        try:
+            answer = result.get(timeout=60)
+        except Exception:
+            worker.terminate()
+            pytest.fail(
+                "No answer from the worker. Its output:\n" + worker.communicate(timeout=20)[0].decode()
+            )
+        assert answer["payload"] == "round trip"
+        assert answer["seen_at"].endswith("+00:00")
+        assert time.monotonic() - started < 60
+    finally:
+        client.close()
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
