@@ -1,6 +1,7 @@
 """Celery wiring: settings, beat schedule in code, and a real worker's round trip through Redis."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from kombu import Queue
 
 from supportplan.celery import app
 from supportplan.models import ServiceHeartbeat
@@ -58,7 +60,7 @@ def test_a_real_worker_answers_a_task_sent_through_redis(needs_redis):
             "--without-gossip",
             "--loglevel=WARNING",
             "--hostname",
-            f"{queue}@%h",
+            f"{queue}@{socket.gethostname()}",
         ],
         cwd=ROOT,
         env=env,
@@ -68,8 +70,16 @@ def test_a_real_worker_answers_a_task_sent_through_redis(needs_redis):
     # A separate client app, so the project's app keeps its own configuration.
     client = Celery("round-trip-probe", broker=broker, backend=backend)
     try:
+        # Redis drops messages published before any queue is bound: wait until the worker answers.
+        deadline = time.monotonic() + 60
+        while not client.control.ping(destination=[f"{queue}@{socket.gethostname()}"], timeout=1.0):
+            if time.monotonic() > deadline or worker.poll() is not None:
+                worker.terminate()
+                pytest.fail(
+                    "The worker did not start. Its output:\n" + worker.communicate(timeout=20)[0].decode()
+                )
         started = time.monotonic()
-        result = client.send_task("supportplan.tasks.ping", args=["round trip"], queue=queue)
+        result = client.send_task("supportplan.tasks.ping", args=["round trip"], queue=Queue(queue))
         try:
             answer = result.get(timeout=60)
         except Exception:
