@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Case, Count, OuterRef, QuerySet, Subquery, Sum, When
 
 from supportplan import access
-from supportplan.models import ApiKey, AuditEntry, Location, Membership, SupportPlan
+from supportplan.models import ApiKey, AuditEntry, Location, Membership, PlanRole, SupportPlan
 
 
 def plans_for(*, user: Any) -> QuerySet[SupportPlan]:
@@ -27,11 +27,13 @@ def plan_locations(*, user: Any, plan: SupportPlan) -> QuerySet[Location]:
 
 
 def plan_members(*, user: Any, plan: SupportPlan) -> QuerySet[Membership]:
+    """Members in the order of PlanRole (leads first), then by username."""
+    rank = Case(*(When(role=role, then=index) for index, role in enumerate(PlanRole.values)))
     return (
         Membership.objects.for_user(user)
         .filter(plan=plan)
         .select_related("user")
-        .order_by("role", "user__username")
+        .order_by(rank, "user__username")
     )
 
 
