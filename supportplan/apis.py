@@ -7,7 +7,7 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from supportplan import access, services
+from supportplan import access, selectors, services
 from supportplan.api import ScopedModelViewSet
 from supportplan.filters import ApiKeyFilter, LocationFilter, MembershipFilter, PlanFilter
 from supportplan.models import ApiKey, Location, Membership, SupportPlan
@@ -37,6 +37,9 @@ class PlanViewSet(ScopedModelViewSet):
     lookup_field = "slug"
     ordering_fields = ["name", "go_live_date", "created_at"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.plans_for(user=self.request.user)
 
     def perform_create(self, serializer):
         if access.is_api_key(self.request.user):

@@ -41,6 +41,9 @@ class PlanSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def get_my_role(self, plan: SupportPlan) -> str | None:
+        """From the list's annotation (one query for all rows), else looked up for this plan."""
+        if hasattr(plan, "my_role"):
+            return plan.my_role
         from supportplan.access import role_in
 
         return role_in(self.context["request"].user, plan)
