@@ -40,11 +40,14 @@ def test_the_heartbeat_task_records_when_the_worker_last_ran(db, settings):
 
 
 @pytest.mark.worker
-def test_a_real_worker_answers_a_task_sent_through_redis(needs_redis):
+def test_a_real_worker_answers_a_task_sent_through_redis(needs_redis, monkeypatch):
     broker = needs_redis.rsplit("/", 1)[0] + "/14"
     backend = needs_redis.rsplit("/", 1)[0] + "/15"
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": backend}
+    # Celery prefers these variables over the URLs an app is given: set them for both sides.
+    monkeypatch.setenv("CELERY_BROKER_URL", broker)
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", backend)
+    env = {**os.environ}
     worker = subprocess.Popen(
         [
             sys.executable,
