@@ -15,13 +15,15 @@ from django.db import models
 SECRET_FIELDS = ("key_hash", "password", "token", "token_hash", "secret")
 
 
-def register(model: type[models.Model], *, exclude_fields: tuple[str, ...] = ()) -> None:
+def register(
+    model: type[models.Model], *, exclude_fields: tuple[str, ...] = (), m2m_fields: tuple[str, ...] = ()
+) -> None:
     fields = model._meta.get_fields()
     field_names = {field.name for field in fields}
     # Reverse relations and the primary key say nothing a reader of the history needs.
     noise = [field.name for field in fields if field.auto_created and not field.concrete]
     excluded = [name for name in (*SECRET_FIELDS, *exclude_fields, "id") if name in field_names]
-    auditlog.register(model, exclude_fields=[*excluded, *noise])
+    auditlog.register(model, exclude_fields=[*excluded, *noise], m2m_fields=set(m2m_fields))
 
 
 def register_models() -> None:

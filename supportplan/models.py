@@ -198,6 +198,14 @@ class Membership(PlanOwned):
     plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=PlanRole.choices)
+    organisation = models.ForeignKey(
+        "models_catalog.Party",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="members",
+        help_text="For partners: the organisation whose assigned work they see.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()
@@ -210,6 +218,10 @@ class Membership(PlanOwned):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.plan}"
+
+    def clean(self) -> None:
+        if self.organisation_id and self.plan_id and self.organisation.plan_id != self.plan_id:
+            raise ValidationError({"organisation": "Choose an organisation of this plan."})
 
     @property
     def is_lead(self) -> bool:

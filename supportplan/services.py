@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from models_catalog.services import catalogue_seed_plan
 from supportplan.models import LEAD_ROLES, ApiKey, ApiKeyScope, Location, Membership, PlanRole, SupportPlan
 
 User = get_user_model()
@@ -50,6 +51,7 @@ def plan_create(*, created_by: User, **fields: Any) -> SupportPlan:
     plan.full_clean()
     plan.save()
     Membership.objects.create(plan=plan, user=created_by, role=PlanRole.PROJECT_LEAD)
+    catalogue_seed_plan(plan=plan)
     return plan
 
 
