@@ -25,16 +25,8 @@ from models_catalog.models import (
     SupportModel,
 )
 from models_catalog.recommendation import validate_answers
+from supportplan.lib.services import apply_fields
 from supportplan.models import SupportPlan
-
-
-def _apply(instance, fields: dict[str, Any], allowed: set[str]) -> list[str]:
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError({name: "This field cannot be changed here." for name in sorted(unknown)})
-    for name, value in fields.items():
-        setattr(instance, name, value)
-    return list(fields)
 
 
 # --- Seeding --------------------------------------------------------------------------------
@@ -146,7 +138,7 @@ def support_level_update(
     roles: Iterable[Role] | None = None,
     **fields: Any,
 ) -> SupportLevel:
-    changed = _apply(level, fields, LEVEL_FIELDS)
+    changed = apply_fields(level, fields, LEVEL_FIELDS)
     level.edited = True
     level.full_clean()
     level.save(update_fields=[*changed, "edited"])
@@ -187,7 +179,7 @@ PARTY_FIELDS = {
 @transaction.atomic
 def party_create(*, plan: SupportPlan, **fields: Any) -> Party:
     party = Party(plan=plan)
-    _apply(party, fields, PARTY_FIELDS)
+    apply_fields(party, fields, PARTY_FIELDS)
     party.full_clean()
     party.save()
     return party
@@ -195,7 +187,7 @@ def party_create(*, plan: SupportPlan, **fields: Any) -> Party:
 
 @transaction.atomic
 def party_update(*, party: Party, **fields: Any) -> Party:
-    changed = _apply(party, fields, PARTY_FIELDS)
+    changed = apply_fields(party, fields, PARTY_FIELDS)
     party.full_clean()
     party.save(update_fields=changed)
     return party
@@ -259,7 +251,7 @@ def agreement_create(
     *, plan: SupportPlan, commitments: Iterable[CommitmentInput] = (), **fields: Any
 ) -> Agreement:
     agreement = Agreement(plan=plan)
-    _apply(agreement, fields, AGREEMENT_FIELDS)
+    apply_fields(agreement, fields, AGREEMENT_FIELDS)
     agreement.full_clean()
     agreement.save()
     _replace_commitments(agreement, commitments)
@@ -270,7 +262,7 @@ def agreement_create(
 def agreement_update(
     *, agreement: Agreement, commitments: Iterable[CommitmentInput] | None = None, **fields: Any
 ) -> Agreement:
-    changed = _apply(agreement, fields, AGREEMENT_FIELDS)
+    changed = apply_fields(agreement, fields, AGREEMENT_FIELDS)
     agreement.full_clean()
     if changed:
         agreement.save(update_fields=changed)
@@ -295,7 +287,7 @@ def role_create(*, plan: SupportPlan, name: str, description: str = "") -> Role:
 
 @transaction.atomic
 def role_update(*, role: Role, **fields: Any) -> Role:
-    changed = _apply(role, fields, {"name", "description"})
+    changed = apply_fields(role, fields, {"name", "description"})
     role.full_clean()
     role.save(update_fields=changed)
     return role
@@ -333,7 +325,7 @@ def person_create(
     **fields: Any,
 ) -> Person:
     person = Person(plan=plan)
-    _apply(person, fields, PERSON_FIELDS)
+    apply_fields(person, fields, PERSON_FIELDS)
     person.full_clean()
     person.save()
     _set_person_links(person, roles, levels)
@@ -348,7 +340,7 @@ def person_update(
     levels: Iterable[SupportLevel] | None = None,
     **fields: Any,
 ) -> Person:
-    changed = _apply(person, fields, PERSON_FIELDS)
+    changed = apply_fields(person, fields, PERSON_FIELDS)
     person.full_clean()
     if changed:
         person.save(update_fields=changed)

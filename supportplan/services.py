@@ -14,20 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from models_catalog.services import catalogue_seed_plan
+from supportplan.lib.services import apply_fields
 from supportplan.models import LEAD_ROLES, ApiKey, ApiKeyScope, Location, Membership, PlanRole, SupportPlan
 
 User = get_user_model()
 
 API_KEY_PREFIX = "sp"
-
-
-def _apply(instance, fields: dict[str, Any], allowed: set[str]) -> list[str]:
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
-    for name, value in fields.items():
-        setattr(instance, name, value)
-    return list(fields)
 
 
 # --- Plans ----------------------------------------------------------------------------------
@@ -47,7 +39,7 @@ PLAN_FIELDS = {
 def plan_create(*, created_by: User, **fields: Any) -> SupportPlan:
     """Creates a plan and makes its creator the project lead."""
     plan = SupportPlan()
-    _apply(plan, fields, PLAN_FIELDS)
+    apply_fields(plan, fields, PLAN_FIELDS)
     plan.full_clean()
     plan.save()
     Membership.objects.create(plan=plan, user=created_by, role=PlanRole.PROJECT_LEAD)
@@ -57,7 +49,7 @@ def plan_create(*, created_by: User, **fields: Any) -> SupportPlan:
 
 @transaction.atomic
 def plan_update(*, plan: SupportPlan, **fields: Any) -> SupportPlan:
-    changed = _apply(plan, fields, PLAN_FIELDS)
+    changed = apply_fields(plan, fields, PLAN_FIELDS)
     plan.full_clean()
     plan.save(update_fields=[*changed, "updated_at"])
     return plan
@@ -70,7 +62,7 @@ LOCATION_FIELDS = {"name", "country", "subdivision", "timezone", "languages", "u
 @transaction.atomic
 def location_create(*, plan: SupportPlan, **fields: Any) -> Location:
     location = Location(plan=plan)
-    _apply(location, fields, LOCATION_FIELDS)
+    apply_fields(location, fields, LOCATION_FIELDS)
     location.full_clean()
     location.save()
     return location
@@ -78,7 +70,7 @@ def location_create(*, plan: SupportPlan, **fields: Any) -> Location:
 
 @transaction.atomic
 def location_update(*, location: Location, **fields: Any) -> Location:
-    changed = _apply(location, fields, LOCATION_FIELDS)
+    changed = apply_fields(location, fields, LOCATION_FIELDS)
     location.full_clean()
     location.save(update_fields=changed)
     return location
