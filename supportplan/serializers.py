@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from supportplan.models import ApiKey, Location, Membership, PlanRole, Product, SupportPlan
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class VisiblePlanField(serializers.SlugRelatedField):
     """A plan named by its slug, chosen among the plans the requester may see (others: 'does not exist')."""
 
@@ -115,3 +118,17 @@ class ApiKeyUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
         fields = ["name"]
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id among the rows of ``model`` the requester may see; others read as 'does not exist'.
+
+    Services check that related rows belong to the same plan as the record.
+    """
+
+    def __init__(self, model=None, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.for_user(self.context["request"].user)

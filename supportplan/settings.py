@@ -233,6 +233,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SupportModelKindEnum": "models_catalog.models.ModelKind",
+        "PartyKindEnum": "models_catalog.models.PartyKind",
+        "AgreementKindEnum": "models_catalog.models.AgreementKind",
+    },
 }
 
 # --- Audit trail ----------------------------------------------------------------------------

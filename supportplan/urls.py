@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from models_catalog import apis as catalog_apis
 from supportplan import apis, views
 
 router = DefaultRouter()
@@ -11,6 +12,12 @@ router.register("plans", apis.PlanViewSet, basename="plan-api")
 router.register("locations", apis.LocationViewSet, basename="location")
 router.register("memberships", apis.MembershipViewSet, basename="membership")
 router.register("api-keys", apis.ApiKeyViewSet, basename="apikey")
+router.register("parties", catalog_apis.PartyViewSet, basename="party")
+router.register("agreements", catalog_apis.AgreementViewSet, basename="agreement")
+router.register("roles", catalog_apis.RoleViewSet, basename="role")
+router.register("people", catalog_apis.PersonViewSet, basename="person")
+router.register("support-levels", catalog_apis.SupportLevelViewSet, basename="supportlevel")
+router.register("support-models", catalog_apis.SupportModelViewSet, basename="supportmodel")
 
 plan_patterns = [
     path("", views.PlanDetailView.as_view(), name="plan-detail"),
@@ -24,6 +31,7 @@ plan_patterns = [
     path("api-keys/", views.ApiKeyListView.as_view(), name="plan-api-keys"),
     path("api-keys/<int:key_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
     path("history/", views.PlanHistoryView.as_view(), name="plan-history"),
+    path("", include("models_catalog.urls")),
 ]
 
 urlpatterns = [

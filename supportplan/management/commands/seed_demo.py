@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from models_catalog.demo import seed_support_model
 from supportplan import services
 from supportplan.models import Location, Membership, Phase, PlanRole, Product, SupportPlan
 
@@ -78,6 +79,14 @@ class Command(BaseCommand):
                     languages=languages,
                     user_count=user_count,
                 )
+
+        seed_support_model(plan=plan)
+        try:
+            from models_catalog.staffing_plan import demo_staffing_profiles
+        except ImportError:  # the staffing plan is optional in older checkouts
+            demo_staffing_profiles = None
+        if demo_staffing_profiles is not None:
+            demo_staffing_profiles(plan=plan)
 
         # A second plan, so the demo shows that plans don't see each other.
         other = SupportPlan.objects.filter(slug=OTHER_SLUG).first()
