@@ -138,7 +138,7 @@ class SupportLevelViewSet(ScopedModelViewSet):
 
 
 class SupportModelViewSet(ScopedReadOnlyViewSet):
-    queryset = SupportModel.objects.select_related("plan")
+    queryset = SupportModel.objects.select_related("plan").order_by("plan__name")
     serializer_class = SupportModelSerializer
     filterset_class = PlanSlugFilter.for_model(SupportModel)
 

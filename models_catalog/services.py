@@ -218,8 +218,8 @@ AGREEMENT_FIELDS = {
 @dataclass(frozen=True)
 class CommitmentInput:
     priority: str
-    response_minutes: int | None
-    resolution_minutes: int | None
+    response_minutes: int | None = None
+    resolution_minutes: int | None = None
     business_hours_only: bool = True
 
 

@@ -7,7 +7,7 @@ from models_catalog import views, views_raci
 urlpatterns = [
     path("model/", views.SupportModelView.as_view(), name="support-model"),
     path("model/levels/<int:number>/", views.SupportLevelFormView.as_view(), name="support-level-edit"),
-    path("parties/", views.PartyListView.as_view(), name="party-list"),
+    path("parties/", views.PartyListView.as_view(), name="parties"),
     path("parties/new/", views.PartyFormView.as_view(), name="party-create"),
     path("parties/<int:party_id>/", views.PartyFormView.as_view(), name="party-edit"),
     path("parties/<int:party_id>/delete/", views.PartyDeleteView.as_view(), name="party-delete"),

@@ -186,7 +186,7 @@ class _PlanObjectFormView(PlanViewMixin, FormView):
 
 class PartyFormView(_PlanObjectFormView):
     noun = "party"
-    back_url_name = "party-list"
+    back_url_name = "parties"
     form_class = PartyForm
     model = Party
     object_kwarg = "party_id"
@@ -208,12 +208,12 @@ class PartyDeleteView(PlanViewMixin, View):
                 messages.error(request, error)
         else:
             messages.success(request, f"“{party}” removed.")
-        return redirect("party-list", plan_slug=self.plan.slug)
+        return redirect("parties", plan_slug=self.plan.slug)
 
 
 class AgreementFormView(_PlanObjectFormView):
     noun = "agreement"
-    back_url_name = "party-list"
+    back_url_name = "parties"
     form_class = AgreementForm
     model = Agreement
     object_kwarg = "agreement_id"

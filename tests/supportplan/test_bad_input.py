@@ -114,7 +114,13 @@ HOSTILE_QUERY = [
 ]
 
 
-@pytest.mark.parametrize("endpoint", ["plan-api-list", "location-list", "membership-list", "apikey-list"])
+def _list_endpoints() -> list[str]:
+    from supportplan.urls import router
+
+    return sorted(f"{basename}-list" for _prefix, _viewset, basename in router.registry)
+
+
+@pytest.mark.parametrize("endpoint", _list_endpoints())
 @pytest.mark.parametrize("params", HOSTILE_QUERY, ids=lambda p: repr(p)[:30])
 def test_hostile_query_parameters_never_cause_a_500(alice, location, endpoint, params):
     response = api_as(user=alice).get(reverse(endpoint), params)

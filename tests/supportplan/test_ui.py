@@ -193,3 +193,14 @@ def test_htmx_is_served_from_our_own_static_files(client, alice):
     body = login(client, alice).get(reverse("plan-list")).content.decode()
     assert "/static/django_htmx/htmx" in body
     assert "https://" not in body.split("<body")[0]
+
+
+def test_no_url_name_is_used_twice():
+    from collections import Counter
+
+    names = Counter(
+        name
+        for route, name, _callback in _walk(get_resolver().url_patterns)
+        if name and "format" not in route and not route.startswith("admin/")
+    )
+    assert [name for name, count in names.items() if count > 1] == []
