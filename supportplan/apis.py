@@ -80,17 +80,25 @@ class MembershipViewSet(ScopedModelViewSet):
     def perform_create(self, serializer):
         data = serializer.validated_data
         self.check_plan_writable(data["plan"])
-        serializer.instance = services.membership_add(plan=data["plan"], user=data["user"], role=data["role"])
+        serializer.instance = services.membership_add(
+            plan=data["plan"], user=data["user"], role=data["role"], organisation=data.get("organisation")
+        )
 
     @extend_schema(request=MembershipRoleSerializer, responses={200: MembershipSerializer})
     def update(self, request, *args, **kwargs):
         membership = self.get_object()
         serializer = MembershipRoleSerializer(
-            membership, data=request.data, partial=kwargs.get("partial", False)
+            membership,
+            data=request.data,
+            partial=kwargs.get("partial", False),
+            context=self.get_serializer_context(),
         )
         serializer.is_valid(raise_exception=True)
-        role = serializer.validated_data.get("role", membership.role)
-        membership = services.membership_change_role(membership=membership, role=role)
+        data = serializer.validated_data
+        extra = {"organisation": data["organisation"]} if "organisation" in data else {}
+        membership = services.membership_change_role(
+            membership=membership, role=data.get("role", membership.role), **extra
+        )
         return Response(MembershipSerializer(membership, context=self.get_serializer_context()).data)
 
     def perform_destroy(self, instance):

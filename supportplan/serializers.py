@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from models_catalog.models import Party
 from supportplan.models import ApiKey, Location, Membership, PlanRole, Product, SupportPlan
 
 
@@ -18,6 +19,20 @@ class VisiblePlanField(serializers.SlugRelatedField):
 
     def get_queryset(self):
         return SupportPlan.objects.for_user(self.context["request"].user)
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id among the rows of ``model`` the requester may see; others read as 'does not exist'.
+
+    Services check that related rows belong to the same plan as the record.
+    """
+
+    def __init__(self, model=None, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.for_user(self.context["request"].user)
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -69,20 +84,24 @@ class MembershipSerializer(serializers.ModelSerializer):
         slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
     )
     role = serializers.ChoiceField(choices=PlanRole.choices)
+    organisation = VisibleRelatedField(
+        model=Party, allow_null=True, required=False, help_text="For partners: the party they belong to."
+    )
 
     class Meta:
         model = Membership
-        fields = ["id", "plan", "user", "role", "created_at"]
+        fields = ["id", "plan", "user", "role", "organisation", "created_at"]
         read_only_fields = ["created_at"]
         validators = []  # uniqueness is the service's check, with a clearer message
 
 
 class MembershipRoleSerializer(serializers.ModelSerializer):
     role = serializers.ChoiceField(choices=PlanRole.choices)
+    organisation = VisibleRelatedField(model=Party, allow_null=True, required=False)
 
     class Meta:
         model = Membership
-        fields = ["role"]
+        fields = ["role", "organisation"]
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
@@ -118,17 +137,3 @@ class ApiKeyUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
         fields = ["name"]
-
-
-class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
-    """An id among the rows of ``model`` the requester may see; others read as 'does not exist'.
-
-    Services check that related rows belong to the same plan as the record.
-    """
-
-    def __init__(self, model=None, **kwargs):
-        self.model = model
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        return self.model.objects.for_user(self.context["request"].user)

@@ -20,6 +20,7 @@ from supportplan.models import LEAD_ROLES, ApiKey, ApiKeyScope, Location, Member
 User = get_user_model()
 
 API_KEY_PREFIX = "sp"
+_UNCHANGED = object()
 
 
 # --- Plans ----------------------------------------------------------------------------------
@@ -89,23 +90,26 @@ def _ensure_a_lead_remains(plan: SupportPlan, *, leaving: Membership) -> None:
 
 
 @transaction.atomic
-def membership_add(*, plan: SupportPlan, user: User, role: str) -> Membership:
+def membership_add(*, plan: SupportPlan, user: User, role: str, organisation=None) -> Membership:
     if Membership.objects.filter(plan=plan, user=user).exists():
         raise ValidationError({"user": f"{user.get_username()} is already a member of this plan."})
-    membership = Membership(plan=plan, user=user, role=role)
+    membership = Membership(plan=plan, user=user, role=role, organisation=organisation)
     membership.full_clean()
     membership.save()
     return membership
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: str) -> Membership:
+def membership_change_role(*, membership: Membership, role: str, organisation=_UNCHANGED) -> Membership:
+    """Changes the role (and, when given, the partner organisation) of a member."""
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role in LEAD_ROLES and role not in LEAD_ROLES:
         _ensure_a_lead_remains(membership.plan, leaving=membership)
     membership.role = role
+    if organisation is not _UNCHANGED:
+        membership.organisation = organisation
     membership.full_clean()
-    membership.save(update_fields=["role"])
+    membership.save(update_fields=["role", "organisation"])
     return membership
 
 

@@ -233,3 +233,41 @@ def test_people_can_be_filtered_by_language_and_level(world, alice, plan):
         "Lena"
     ]
     assert [p["name"] for p in client.get(reverse("person-list"), {"level": 4}).json()["results"]] == ["Lena"]
+
+
+def test_a_lead_binds_a_partner_user_to_their_organisation(world, alice, carol, django_user_model):
+    django_user_model.objects.create_user("pat", password="a-long-password-1")
+    body = {"plan": "northwind", "user": "pat", "role": "partner", "organisation": world["partner"].pk}
+    response = api_as(user=alice).post(reverse("membership-list"), body, format="json")
+    assert response.status_code == 201
+    assert response.json()["organisation"] == world["partner"].pk
+    elsewhere = Party.objects.get(name="Elsewhere")
+    membership = Membership.objects.get(user=carol)
+    moved = api_as(user=alice).patch(
+        reverse("membership-detail", args=[membership.pk]), {"organisation": elsewhere.pk}, format="json"
+    )
+    assert moved.status_code == 400
+    assert "organisation" in moved.json()["error"]["fields"]
+
+
+def test_support_model_changes_are_audited_with_the_plan(world, alice, plan):
+    from supportplan.models import AuditEntry
+
+    api_as(user=alice).patch(
+        reverse("party-detail", args=[world["partner"].pk]), {"contact_hours": "24×7"}, format="json"
+    )
+    entry = (
+        AuditEntry.objects.filter(content_type__model="party", object_pk=str(world["partner"].pk))
+        .order_by("pk")
+        .last()
+    )
+    assert (entry.actor, entry.plan_id, entry.changes_dict["contact_hours"]) == (alice, plan.pk, ["", "24×7"])
+    level = SupportLevel.objects.get(plan=plan, number=4)
+    services.support_level_update(level=level, parties=[world["helpdesk"]])
+    m2m = (
+        AuditEntry.objects.filter(content_type__model="supportlevel", object_pk=str(level.pk))
+        .order_by("pk")
+        .last()
+    )
+    assert m2m.plan_id == plan.pk
+    assert "parties" in m2m.changes
