@@ -1,0 +1,43 @@
+from operations.models.calendars import (
+    CalendarEvent,
+    CalendarEventKind,
+    CalendarHoliday,
+    ExtraOpenPeriod,
+    HolidaySource,
+    ServiceCalendar,
+)
+from operations.models.sla import (
+    EscalationAction,
+    EscalationStep,
+    EscalationTrigger,
+    Impact,
+    Priority,
+    PriorityMatrixCell,
+    RequestType,
+    SlaMetric,
+    SlaPhase,
+    SlaPolicy,
+    SlaTarget,
+    Urgency,
+)
+
+__all__ = [
+    "CalendarEvent",
+    "CalendarEventKind",
+    "CalendarHoliday",
+    "EscalationAction",
+    "EscalationStep",
+    "EscalationTrigger",
+    "ExtraOpenPeriod",
+    "HolidaySource",
+    "Impact",
+    "Priority",
+    "PriorityMatrixCell",
+    "RequestType",
+    "ServiceCalendar",
+    "SlaMetric",
+    "SlaPhase",
+    "SlaPolicy",
+    "SlaTarget",
+    "Urgency",
+]
