@@ -1,3 +1,5 @@
+import importlib
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -5,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from models_catalog import apis as catalog_apis
+from models_catalog.apis_raci import RaciAssignmentViewSet, ResponsibilityViewSet
+from models_catalog.apis_staffing import StaffingCalculateView, StaffingProfileViewSet
 from supportplan import apis, views
 
 router = DefaultRouter()
@@ -18,6 +22,17 @@ router.register("roles", catalog_apis.RoleViewSet, basename="role")
 router.register("people", catalog_apis.PersonViewSet, basename="person")
 router.register("support-levels", catalog_apis.SupportLevelViewSet, basename="supportlevel")
 router.register("support-models", catalog_apis.SupportModelViewSet, basename="supportmodel")
+router.register("responsibilities", ResponsibilityViewSet, basename="responsibility")
+router.register("raci-assignments", RaciAssignmentViewSet, basename="raciassignment")
+router.register("staffing-profiles", StaffingProfileViewSet, basename="staffingprofile")
+
+# TEMPORARY while operations' API parts are being written: register each part that exists.
+for _module in ("operations.apis_calendars", "operations.apis_sla", "operations.apis_breach"):
+    try:
+        _part = importlib.import_module(_module)
+    except ImportError:
+        continue
+    _part.register(router)
 
 plan_patterns = [
     path("", views.PlanDetailView.as_view(), name="plan-detail"),
@@ -32,6 +47,7 @@ plan_patterns = [
     path("api-keys/<int:key_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
     path("history/", views.PlanHistoryView.as_view(), name="plan-history"),
     path("", include("models_catalog.urls")),
+    path("", include("operations.urls")),
 ]
 
 urlpatterns = [
@@ -42,6 +58,7 @@ urlpatterns = [
     path("plans/", views.PlanListView.as_view(), name="plan-list"),
     path("plans/new/", views.PlanCreateView.as_view(), name="plan-create"),
     path("plans/<slug:plan_slug>/", include(plan_patterns)),
+    path("api/v1/staffing/calculate/", StaffingCalculateView.as_view(), name="staffing-calculate"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -69,6 +69,8 @@ class ServiceCalendar(PlanOwned):
         help_text="Parties working these hours.",
     )
     description = models.TextField(blank=True)
+    #: Bumped by every change to the calendar, its holidays or extra periods: the engine cache key.
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = ServiceCalendarQuerySet.as_manager()
 
