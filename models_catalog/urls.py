@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from models_catalog import views, views_raci
+from models_catalog import views, views_raci, views_staffing
 
 urlpatterns = [
     path("model/", views.SupportModelView.as_view(), name="support-model"),
@@ -26,23 +26,15 @@ urlpatterns = [
         views_raci.ResponsibilityCreateView.as_view(),
         name="responsibility-create",
     ),
+    path("staffing/", views_staffing.StaffingView.as_view(), name="staffing"),
+    path(
+        "staffing/profiles/new/",
+        views_staffing.StaffingProfileFormView.as_view(),
+        name="staffing-profile-create",
+    ),
+    path(
+        "staffing/profiles/<int:profile_id>/",
+        views_staffing.StaffingProfileFormView.as_view(),
+        name="staffing-profile-edit",
+    ),
 ]
-
-try:  # TEMPORARY while the staffing views are being written
-    from models_catalog import views_staffing
-except ImportError:
-    views_staffing = None
-if views_staffing is not None:
-    urlpatterns += [
-        path("staffing/", views_staffing.StaffingView.as_view(), name="staffing"),
-        path(
-            "staffing/profiles/new/",
-            views_staffing.StaffingProfileFormView.as_view(),
-            name="staffing-profile-create",
-        ),
-        path(
-            "staffing/profiles/<int:profile_id>/",
-            views_staffing.StaffingProfileFormView.as_view(),
-            name="staffing-profile-edit",
-        ),
-    ]

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from models_catalog.demo import seed_support_model
+from models_catalog.staffing_plan import demo_staffing_profiles
 from supportplan import services
 from supportplan.models import Location, Membership, Phase, PlanRole, Product, SupportPlan
 
@@ -81,12 +82,7 @@ class Command(BaseCommand):
                 )
 
         seed_support_model(plan=plan)
-        try:
-            from models_catalog.staffing_plan import demo_staffing_profiles
-        except ImportError:  # the staffing plan is optional in older checkouts
-            demo_staffing_profiles = None
-        if demo_staffing_profiles is not None:
-            demo_staffing_profiles(plan=plan)
+        demo_staffing_profiles(plan=plan)
 
         # A second plan, so the demo shows that plans don't see each other.
         other = SupportPlan.objects.filter(slug=OTHER_SLUG).first()
