@@ -23,15 +23,7 @@ from models_catalog.serializers import (
     SupportModelSerializer,
     TemplateResultSerializer,
 )
-from supportplan.api import ScopedModelViewSet, ScopedReadOnlyViewSet
-
-
-def _without_plan(serializer, instance) -> dict:
-    data = dict(serializer.validated_data)
-    plan = data.pop("plan", instance.plan)
-    if plan != instance.plan:
-        raise exceptions.ValidationError({"plan": ["A record cannot move to another plan."]})
-    return data
+from supportplan.api import ScopedModelViewSet, ScopedReadOnlyViewSet, validated_without_plan
 
 
 def _commitments(data: dict):
@@ -54,7 +46,9 @@ class PartyViewSet(ScopedModelViewSet):
         serializer.instance = services.party_create(plan=plan, **data)
 
     def perform_update(self, serializer):
-        services.party_update(party=serializer.instance, **_without_plan(serializer, serializer.instance))
+        services.party_update(
+            party=serializer.instance, **validated_without_plan(serializer, serializer.instance)
+        )
 
     def perform_destroy(self, instance):
         services.party_delete(party=instance)
@@ -74,7 +68,7 @@ class AgreementViewSet(ScopedModelViewSet):
         serializer.instance = services.agreement_create(plan=plan, commitments=commitments, **data)
 
     def perform_update(self, serializer):
-        data = _without_plan(serializer, serializer.instance)
+        data = validated_without_plan(serializer, serializer.instance)
         commitments = _commitments(data)
         serializer.instance = services.agreement_update(
             agreement=serializer.instance, commitments=commitments, **data
@@ -98,7 +92,9 @@ class RoleViewSet(ScopedModelViewSet):
         serializer.instance = services.role_create(plan=plan, **data)
 
     def perform_update(self, serializer):
-        services.role_update(role=serializer.instance, **_without_plan(serializer, serializer.instance))
+        services.role_update(
+            role=serializer.instance, **validated_without_plan(serializer, serializer.instance)
+        )
 
     def perform_destroy(self, instance):
         services.role_delete(role=instance)
@@ -117,7 +113,7 @@ class PersonViewSet(ScopedModelViewSet):
         serializer.instance = services.person_create(plan=plan, **data)
 
     def perform_update(self, serializer):
-        data = _without_plan(serializer, serializer.instance)
+        data = validated_without_plan(serializer, serializer.instance)
         services.person_update(person=serializer.instance, **data)
 
     def perform_destroy(self, instance):

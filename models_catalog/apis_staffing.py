@@ -19,8 +19,7 @@ from models_catalog import staffing_plan as plans
 from models_catalog.filters import PlanSlugFilter
 from models_catalog.models import StaffingProfile, SupportLevel
 from models_catalog.staffing import required_agents, required_agents_for_week
-from supportplan.api import ScopedAPIMixin, ScopedModelViewSet
-from supportplan.apis import _refuse_plan_move
+from supportplan.api import ScopedAPIMixin, ScopedModelViewSet, validated_without_plan
 from supportplan.models import Location
 from supportplan.serializers import VisiblePlanField, VisibleRelatedField
 
@@ -180,7 +179,7 @@ class StaffingProfileViewSet(ScopedModelViewSet):
         serializer.instance = plans.staffing_profile_create(plan=plan, **data)
 
     def perform_update(self, serializer):
-        data = _refuse_plan_move(serializer, serializer.instance)
+        data = validated_without_plan(serializer, serializer.instance)
         plans.staffing_profile_update(profile=serializer.instance, **data)
 
     def perform_destroy(self, instance):

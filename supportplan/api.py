@@ -74,3 +74,12 @@ class ScopedModelViewSet(ScopedAPIMixin, viewsets.ModelViewSet):
 
 class ScopedReadOnlyViewSet(ScopedAPIMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+def validated_without_plan(serializer, instance) -> dict:
+    """The update's validated data minus ``plan``; a different plan is a field error (no moves)."""
+    data = dict(serializer.validated_data)
+    plan = data.pop("plan", instance.plan)
+    if plan != instance.plan:
+        raise exceptions.ValidationError({"plan": ["A record cannot move to another plan."]})
+    return data

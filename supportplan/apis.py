@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from supportplan import access, selectors, services
-from supportplan.api import ScopedModelViewSet
+from supportplan.api import ScopedModelViewSet, validated_without_plan
 from supportplan.filters import ApiKeyFilter, LocationFilter, MembershipFilter, PlanFilter
 from supportplan.models import ApiKey, Location, Membership, SupportPlan
 from supportplan.serializers import (
@@ -20,14 +20,6 @@ from supportplan.serializers import (
     MembershipSerializer,
     PlanSerializer,
 )
-
-
-def _refuse_plan_move(serializer, instance) -> dict:
-    data = dict(serializer.validated_data)
-    plan = data.pop("plan", instance.plan)
-    if plan != instance.plan:
-        raise exceptions.ValidationError({"plan": ["A record cannot move to another plan."]})
-    return data
 
 
 class PlanViewSet(ScopedModelViewSet):
@@ -63,7 +55,7 @@ class LocationViewSet(ScopedModelViewSet):
         serializer.instance = services.location_create(plan=plan, **data)
 
     def perform_update(self, serializer):
-        data = _refuse_plan_move(serializer, serializer.instance)
+        data = validated_without_plan(serializer, serializer.instance)
         services.location_update(location=serializer.instance, **data)
 
     def perform_destroy(self, instance):
