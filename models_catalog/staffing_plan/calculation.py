@@ -37,18 +37,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone as django_timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 
 from models_catalog.models import Person, StaffingProfile, SupportLevel
 from models_catalog.staffing import StaffingResult, required_agents_for_week
 from operations.business_time import BusinessCalendar
-from supportplan.lib.services import apply_fields
-from supportplan.models import Location, SupportPlan, validate_language_list, validate_timezone
+from supportplan.models import SupportPlan
 
 HOURS_PER_WEEK = 168
 WEEKS_PER_MONTH = 52 / 12
@@ -97,13 +92,13 @@ def requests_per_hour_problem(value: Any) -> str | None:
         return f"Give exactly 168 numbers (7 days × 24 hours), not {len(value)}."
     for index, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, int | float | Decimal):
-            return f"{_hour_label(index)}: “{item}” is not a number."
+            return f"{hour_label(index)}: “{item}” is not a number."
         try:
             finite = math.isfinite(item)
         except OverflowError:  # an int beyond any float
             finite = False
         if not finite or item < 0:
-            return f"{_hour_label(index)}: requests per hour must be a finite number of at least 0."
+            return f"{hour_label(index)}: requests per hour must be a finite number of at least 0."
     return None
 
 
@@ -162,10 +157,10 @@ class ProfilePlan:
         return max(0.0, self.needed[hour] - self.scheduled[hour])
 
     def hour_label(self, hour: int) -> str:
-        return _hour_label(hour)
+        return hour_label(hour)
 
 
-def _hour_label(hour: int) -> str:
+def hour_label(hour: int) -> str:
     return f"{WEEKDAYS_SHORT[hour // 24]} {hour % 24:02d}:00"
 
 
@@ -269,7 +264,7 @@ def language_name(code: str) -> str:
     return language.name.split(";")[0].split(" (")[0]
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
     """1 → "1", 1.5 → "1.5", 0.333 → "0.3"."""
     return f"{value:.1f}".removesuffix(".0")
 
@@ -303,7 +298,9 @@ def _gaps(plan: ProfilePlan, unscheduled: list[str], unreadable: list[str]) -> l
             if kind == "uncovered":
                 gaps.append(f"No {one} at {level}{where}, {span}")
             else:
-                gaps.append(f"Too few {many} at {level}{where}, {span}: short by up to {_number(worst)}")
+                gaps.append(
+                    f"Too few {many} at {level}{where}, {span}: short by up to {format_number(worst)}"
+                )
     gaps += [
         f"{name} is assigned to {level} but has no working hours, so is never on duty" for name in unscheduled
     ]
@@ -444,277 +441,3 @@ def staffing_plan(*, user, plan: SupportPlan, week_start: date | None = None) ->
         _compute(profile, [p for p in people if _matches(profile, p, level_ids[p.pk])], week_start)
         for profile in profiles
     ]
-
-
-# --- The heat map ---------------------------------------------------------------------------
-_CELL_W, _CELL_H, _GAP = 26, 20, 2
-_LEFT, _TOP = 40, 18
-_COLOURS = {"covered": "#9ccbe8", "short": "#e8743b", "none": "#eceff1", "skipped": "#ffffff"}
-
-
-def _cell(plan: ProfilePlan, index: int) -> tuple[str, str]:
-    """(kind, tooltip) of one hour."""
-    label = _hour_label(index)
-    needed, scheduled = plan.needed[index], _number(plan.scheduled[index])
-    if plan.hour_lengths[index] == 0:
-        return "skipped", f"{label}: does not occur this week (the clocks go forward)"
-    note = " (this hour occurs twice: the clocks go back)" if plan.hour_lengths[index] > 1 else ""
-    if needed == 0:
-        return "none", f"{label}: no demand, scheduled {scheduled}{note}"
-    kind = "short" if plan.shortfall(index) >= 0.05 else "covered"
-    return kind, f"{label}: needs {needed}, scheduled {scheduled}{note}"
-
-
-def _hours(count: int) -> str:
-    return f"{count} hour{'' if count == 1 else 's'}"
-
-
-def heatmap_svg(plan: ProfilePlan) -> SafeString:
-    """Inline SVG: 7 rows (Monday first) × 24 hours, coloured by shortfall, a tooltip per cell.
-
-    Short cells also print the missing agents, so colour is not the only signal. All user text is
-    escaped here; the result is safe to insert into a page as is.
-    """
-    key = f"heatmap-{plan.profile.pk or 'new'}"
-    width = _LEFT + 24 * (_CELL_W + _GAP)
-    grid_bottom = _TOP + 7 * (_CELL_H + _GAP)
-    height = grid_bottom + 26
-    counts = {"covered": 0, "short": 0, "none": 0, "skipped": 0}
-    cells = []
-    for index in range(HOURS_PER_WEEK):
-        kind, tooltip = _cell(plan, index)
-        counts[kind] += 1
-        x = _LEFT + (index % 24) * (_CELL_W + _GAP)
-        y = _TOP + (index // 24) * (_CELL_H + _GAP)
-        stroke = ' stroke="#b0b7bf" stroke-dasharray="2 2"' if kind == "skipped" else ""
-        cells.append(
-            f'<g class="cell {kind}"><rect x="{x}" y="{y}" width="{_CELL_W}" height="{_CELL_H}" rx="3" '
-            f'fill="{_COLOURS[kind]}"{stroke}/><title>{escape(tooltip)}</title>'
-        )
-        if kind == "short":
-            cells.append(
-                f'<text x="{x + _CELL_W / 2:g}" y="{y + _CELL_H / 2 + 4:g}" text-anchor="middle" '
-                f'font-size="10" fill="#1b1b1b">{_number(plan.shortfall(index))}</text>'
-            )
-        cells.append("</g>")
-    hours = "".join(
-        f'<text x="{_LEFT + hour * (_CELL_W + _GAP) + 2}" y="{_TOP - 5}" font-size="10" fill="#555">'
-        f"{hour:02d}</text>"
-        for hour in range(0, 24, 3)
-    )
-    days = "".join(
-        f'<text x="0" y="{_TOP + day * (_CELL_H + _GAP) + 14}" font-size="11" fill="#333">{name}</text>'
-        for day, name in enumerate(WEEKDAYS_SHORT)
-    )
-    legend = []
-    for offset, (kind, text) in enumerate(
-        [("covered", "covered"), ("short", "short (agents missing)"), ("none", "no demand")]
-    ):
-        x = _LEFT + offset * 180
-        legend.append(
-            f'<rect x="{x}" y="{grid_bottom + 8}" width="14" height="14" rx="2" fill="{_COLOURS[kind]}"/>'
-            f'<text x="{x + 20}" y="{grid_bottom + 19}" font-size="11" fill="#333">{text}</text>'
-        )
-    title = f"Agents needed against scheduled, {plan.profile.name}"
-    desc = (
-        f"Each cell is one hour of the week of {plan.week_start.day} {plan.week_start:%B %Y} "
-        f"({plan.timezone}), "
-        f"Monday at the top: {_hours(counts['short'])} short, {_hours(counts['covered'])} covered, "
-        f"{_hours(counts['none'])} without demand."
-    )
-    return mark_safe(  # noqa: S308 -- every piece of user text above went through escape()
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-labelledby="{key}-title {key}-desc">'
-        f'<title id="{key}-title">{escape(title)}</title><desc id="{key}-desc">{escape(desc)}</desc>'
-        f"{hours}{days}{''.join(cells)}{''.join(legend)}</svg>"
-    )
-
-
-# --- Writes ---------------------------------------------------------------------------------
-PROFILE_FIELDS = {
-    "name",
-    "level",
-    "location",
-    "language",
-    "timezone",
-    "source",
-    "requests_per_hour",
-    "users",
-    "requests_per_user_per_month",
-    "hourly_shape",
-    "handle_time_seconds",
-    "service_level",
-    "answer_within_seconds",
-    "max_occupancy",
-    "shrinkage",
-    "weekly_contract_hours",
-}
-_DECIMAL_FIELDS = (
-    "requests_per_user_per_month",
-    "service_level",
-    "max_occupancy",
-    "shrinkage",
-    "weekly_contract_hours",
-)
-
-
-def _normalise(profile: StaffingProfile) -> None:
-    # A float goes through its shortest repr: Django would turn 0.8 into Decimal("0.8000") and
-    # then refuse it for having more than three decimal places.
-    for name in _DECIMAL_FIELDS:
-        value = getattr(profile, name)
-        if isinstance(value, float):
-            setattr(profile, name, Decimal(repr(value)))
-    if isinstance(profile.language, str):
-        profile.language = profile.language.strip().lower()
-    if isinstance(profile.timezone, str):
-        profile.timezone = profile.timezone.strip()
-    if requests_per_hour_problem(profile.requests_per_hour) is None:
-        profile.requests_per_hour = [float(value) for value in profile.requests_per_hour]
-
-
-def staffing_profile_validate(*, profile: StaffingProfile) -> None:
-    """``full_clean`` plus the staffing rules; raises one ValidationError naming every bad field.
-
-    The create and update services call it; so may any other writer (an admin form, say).
-    """
-    _normalise(profile)
-    errors: dict[str, list[str]] = {}
-    try:
-        # The (plan, name) constraint is checked below with a message on ``name``.
-        profile.full_clean(validate_constraints=False)
-    except ValidationError as error:
-        errors = {name: list(messages) for name, messages in error.message_dict.items()}
-
-    def refuse(name: str, message: str) -> None:
-        if name not in errors:
-            errors[name] = [message]
-
-    def clean(name: str) -> bool:
-        return name not in errors
-
-    if (
-        clean("name")
-        and StaffingProfile.objects.filter(plan_id=profile.plan_id, name=profile.name)
-        .exclude(pk=profile.pk)
-        .exists()
-    ):
-        refuse("name", "This plan already has a staffing profile with this name.")
-    if clean("level") and profile.level_id and profile.level.plan_id != profile.plan_id:
-        refuse("level", "Choose a support level of this plan.")
-    if clean("location") and profile.location_id and profile.location.plan_id != profile.plan_id:
-        refuse("location", "Choose a location of this plan.")
-    if clean("language") and profile.language:
-        try:
-            validate_language_list([profile.language])
-        except ValidationError as error:
-            refuse("language", error.messages[0])
-    if clean("timezone"):
-        try:
-            validate_timezone(profile.timezone)
-        except ValidationError as error:
-            refuse("timezone", error.messages[0])
-    if clean("hourly_shape") and profile.hourly_shape not in HOURLY_SHAPES:
-        refuse("hourly_shape", "Choose office, extended or flat.")
-    entered = profile.source == StaffingProfile.Source.ENTERED
-    if clean("requests_per_hour") and (entered or profile.requests_per_hour):
-        problem = requests_per_hour_problem(profile.requests_per_hour)
-        if problem:
-            refuse("requests_per_hour", problem)
-    if clean("service_level") and not 0 < profile.service_level < 1:
-        refuse("service_level", "Give the share answered in time as a fraction between 0 and 1, e.g. 0.8.")
-    if clean("max_occupancy") and profile.max_occupancy is not None and not 0 < profile.max_occupancy <= 1:
-        refuse("max_occupancy", "Give the occupancy cap as a fraction above 0 and at most 1, e.g. 0.85.")
-    if clean("shrinkage") and not 0 <= profile.shrinkage < 1:
-        refuse("shrinkage", "Give shrinkage as a fraction from 0 up to (not including) 1, e.g. 0.3.")
-    demand_fields = (
-        ("requests_per_hour",) if entered else ("users", "requests_per_user_per_month", "hourly_shape")
-    )
-    if all(clean(name) for name in (*demand_fields, "handle_time_seconds", "source")):
-        busiest = max(profile_arrivals(profile), default=0.0) * profile.handle_time_seconds / 3600
-        if busiest > MAX_PROFILE_ERLANGS:
-            refuse(
-                demand_fields[0],
-                f"At the busiest hour this keeps {busiest:,.0f} agents busy at once; "
-                f"the staffing plan handles at most {MAX_PROFILE_ERLANGS:,}. Check the figures.",
-            )
-    if errors:
-        raise ValidationError(errors)
-
-
-@transaction.atomic
-def staffing_profile_create(*, plan: SupportPlan, **fields: Any) -> StaffingProfile:
-    """Creates a profile of ``plan``; raises ValidationError naming the bad fields."""
-    profile = StaffingProfile(plan=plan)
-    apply_fields(profile, fields, PROFILE_FIELDS)
-    staffing_profile_validate(profile=profile)
-    profile.save()
-    return profile
-
-
-@transaction.atomic
-def staffing_profile_update(*, profile: StaffingProfile, **fields: Any) -> StaffingProfile:
-    """Changes the given fields of ``profile``; raises ValidationError naming the bad fields."""
-    changed = apply_fields(profile, fields, PROFILE_FIELDS)
-    staffing_profile_validate(profile=profile)
-    if changed:
-        profile.save(update_fields=changed)
-    return profile
-
-
-@transaction.atomic
-def staffing_profile_delete(*, profile: StaffingProfile) -> None:
-    profile.delete()
-
-
-# --- Demo data ------------------------------------------------------------------------------
-@transaction.atomic
-def demo_staffing_profiles(*, plan: SupportPlan) -> None:
-    """Adds the case study's two level-2 profiles unless present. Idempotent; never overwrites.
-
-    Uses the plan's level 2 (nothing happens without it) and, when it exists, the Manchester
-    location for the UK helpdesk; German demand comes from the locations whose first language is
-    German.
-    """
-    level = SupportLevel.objects.filter(plan=plan, number=2).first()
-    if level is None:
-        return
-    locations = list(Location.objects.filter(plan=plan))
-    manchester = next((loc for loc in locations if "manchester" in loc.name.lower()), None)
-    german_users = sum(loc.user_count for loc in locations if loc.languages[:1] == ["de"]) or 190
-    shared = {
-        "level": level,
-        "source": StaffingProfile.Source.DERIVED,
-        "service_level": Decimal("0.8"),
-        "max_occupancy": Decimal("0.85"),
-        "shrinkage": Decimal("0.3"),
-        "weekly_contract_hours": Decimal("37.5"),
-    }
-    profiles = [
-        {
-            "name": "UK helpdesk",
-            "location": manchester,
-            "language": "en",
-            "timezone": manchester.timezone if manchester else "Europe/London",
-            "users": manchester.user_count if manchester else 560,
-            "requests_per_user_per_month": Decimal("1.5"),
-            "hourly_shape": "extended",
-            "handle_time_seconds": 1200,
-            "answer_within_seconds": 1800,
-        },
-        {
-            "name": "German-speaking helpdesk",
-            "location": None,
-            "language": "de",
-            "timezone": "Europe/Berlin",
-            "users": german_users,
-            "requests_per_user_per_month": Decimal("2"),
-            "hourly_shape": "office",
-            "handle_time_seconds": 1500,
-            "answer_within_seconds": 3600,
-        },
-    ]
-    existing = set(StaffingProfile.objects.filter(plan=plan).values_list("name", flat=True))
-    for fields in profiles:
-        if fields["name"] not in existing:
-            staffing_profile_create(plan=plan, **shared, **fields)
