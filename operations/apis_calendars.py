@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -24,7 +24,7 @@ from operations.models import (
     ServiceCalendar,
 )
 from operations.models.calendars import validate_weekly_windows
-from supportplan.api import ScopedModelViewSet
+from supportplan.api import ScopedModelViewSet, validated_without_plan
 from supportplan.models import Location
 from supportplan.serializers import VisiblePlanField, VisibleRelatedField
 
@@ -234,14 +234,6 @@ class CalendarEventFilter(django_filters.FilterSet):
 
 
 # --- Views ----------------------------------------------------------------------------------
-def _without_plan(serializer, instance) -> dict:
-    data = dict(serializer.validated_data)
-    plan = data.pop("plan", instance.plan)
-    if plan != instance.plan:
-        raise exceptions.ValidationError({"plan": ["A record cannot move to another plan."]})
-    return data
-
-
 class ServiceCalendarViewSet(ScopedModelViewSet):
     queryset = ServiceCalendar.objects.select_related("plan").prefetch_related("locations", "parties")
     serializer_class = ServiceCalendarSerializer
@@ -256,7 +248,7 @@ class ServiceCalendarViewSet(ScopedModelViewSet):
 
     def perform_update(self, serializer):
         services.calendar_update(
-            calendar=serializer.instance, **_without_plan(serializer, serializer.instance)
+            calendar=serializer.instance, **validated_without_plan(serializer, serializer.instance)
         )
 
     def perform_destroy(self, instance):
@@ -369,7 +361,7 @@ class CalendarEventViewSet(ScopedModelViewSet):
 
     def perform_update(self, serializer):
         services.calendar_event_update(
-            event=serializer.instance, **_without_plan(serializer, serializer.instance)
+            event=serializer.instance, **validated_without_plan(serializer, serializer.instance)
         )
 
     def perform_destroy(self, instance):

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from models_catalog.services import catalogue_seed_plan
+from operations.sla_services import priorities_seed_defaults
 from supportplan.lib.services import apply_fields
 from supportplan.models import LEAD_ROLES, ApiKey, ApiKeyScope, Location, Membership, PlanRole, SupportPlan
 
@@ -45,6 +46,7 @@ def plan_create(*, created_by: User, **fields: Any) -> SupportPlan:
     plan.save()
     Membership.objects.create(plan=plan, user=created_by, role=PlanRole.PROJECT_LEAD)
     catalogue_seed_plan(plan=plan)
+    priorities_seed_defaults(plan=plan)
     return plan
 
 

@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
         "SupportModelKindEnum": "models_catalog.models.ModelKind",
         "PartyKindEnum": "models_catalog.models.PartyKind",
         "AgreementKindEnum": "models_catalog.models.AgreementKind",
+        "SlaPhaseEnum": "operations.models.SlaPhase",
     },
 }
 

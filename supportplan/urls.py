@@ -1,5 +1,3 @@
-import importlib
-
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -9,6 +7,9 @@ from rest_framework.routers import DefaultRouter
 from models_catalog import apis as catalog_apis
 from models_catalog.apis_raci import RaciAssignmentViewSet, ResponsibilityViewSet
 from models_catalog.apis_staffing import StaffingCalculateView, StaffingProfileViewSet
+from operations import apis_breach as breach_apis
+from operations import apis_calendars as calendar_apis
+from operations import apis_sla as sla_apis
 from supportplan import apis, views
 
 router = DefaultRouter()
@@ -26,13 +27,8 @@ router.register("responsibilities", ResponsibilityViewSet, basename="responsibil
 router.register("raci-assignments", RaciAssignmentViewSet, basename="raciassignment")
 router.register("staffing-profiles", StaffingProfileViewSet, basename="staffingprofile")
 
-# TEMPORARY while operations' API parts are being written: register each part that exists.
-for _module in ("operations.apis_calendars", "operations.apis_sla", "operations.apis_breach"):
-    try:
-        _part = importlib.import_module(_module)
-    except ImportError:
-        continue
-    _part.register(router)
+for operations_part in (calendar_apis, sla_apis, breach_apis):
+    operations_part.register(router)
 
 plan_patterns = [
     path("", views.PlanDetailView.as_view(), name="plan-detail"),

@@ -13,7 +13,6 @@ from models_catalog.staffing_plan.calculation import (
     hour_label,
 )
 
-
 _CELL_W, _CELL_H, _GAP = 26, 20, 2
 _LEFT, _TOP = 40, 18
 _COLOURS = {"covered": "#9ccbe8", "short": "#e8743b", "none": "#eceff1", "skipped": "#ffffff"}
