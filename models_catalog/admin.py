@@ -79,6 +79,14 @@ class AgreementAdmin(admin.ModelAdmin):
     inlines = [CommitmentInline]
 
 
+@admin.register(AgreementCommitment)
+class AgreementCommitmentAdmin(admin.ModelAdmin):
+    list_display = ["agreement", "priority", "response_minutes", "resolution_minutes", "business_hours_only"]
+    list_filter = ["priority", "agreement__plan"]
+    search_fields = ["agreement__name", "agreement__party__name"]
+    list_select_related = ["agreement"]
+
+
 @admin.register(Role)
 class RoleAdmin(admin.ModelAdmin):
     list_display = ["name", "plan", "seed_key"]
