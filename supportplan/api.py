@@ -69,7 +69,31 @@ class ScopedAPIMixin:
 
 
 class ScopedModelViewSet(ScopedAPIMixin, viewsets.ModelViewSet):
+    """CRUD over one plan-owned model. Writes go through services: set ``create_service``
+    (called with ``plan=`` and the fields), ``update_service`` and ``delete_service`` (called with
+    ``<service_instance_name>=`` the record, plus the fields for updates), or override the
+    ``perform_*`` methods where a view needs more."""
+
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    create_service = None
+    update_service = None
+    delete_service = None
+    service_instance_name = ""
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        plan = data.pop("plan")
+        self.check_plan_writable(plan)
+        serializer.instance = self.create_service(plan=plan, **data)
+
+    def perform_update(self, serializer):
+        data = validated_without_plan(serializer, serializer.instance)
+        updated = self.update_service(**{self.service_instance_name: serializer.instance}, **data)
+        if updated is not None:
+            serializer.instance = updated
+
+    def perform_destroy(self, instance):
+        self.delete_service(**{self.service_instance_name: instance})
 
 
 class ScopedReadOnlyViewSet(ScopedAPIMixin, viewsets.ReadOnlyModelViewSet):

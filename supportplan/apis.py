@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from supportplan import access, selectors, services
-from supportplan.api import ScopedModelViewSet, validated_without_plan
+from supportplan.api import ScopedModelViewSet
 from supportplan.filters import ApiKeyFilter, LocationFilter, MembershipFilter, PlanFilter
 from supportplan.models import ApiKey, Location, Membership, SupportPlan
 from supportplan.serializers import (
@@ -48,18 +48,10 @@ class LocationViewSet(ScopedModelViewSet):
     filterset_class = LocationFilter
     ordering_fields = ["name", "country", "user_count"]
 
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        plan = data.pop("plan")
-        self.check_plan_writable(plan)
-        serializer.instance = services.location_create(plan=plan, **data)
-
-    def perform_update(self, serializer):
-        data = validated_without_plan(serializer, serializer.instance)
-        services.location_update(location=serializer.instance, **data)
-
-    def perform_destroy(self, instance):
-        services.location_delete(location=instance)
+    create_service = staticmethod(services.location_create)
+    update_service = staticmethod(services.location_update)
+    delete_service = staticmethod(services.location_delete)
+    service_instance_name = "location"
 
 
 class MembershipViewSet(ScopedModelViewSet):
