@@ -116,7 +116,9 @@ class ApiKeyViewSet(ScopedModelViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
-        services.api_key_rename(api_key=serializer.instance, **serializer.validated_data)
+        # A PATCH may leave the name out; the key then keeps its name.
+        name = serializer.validated_data.get("name", serializer.instance.name)
+        services.api_key_rename(api_key=serializer.instance, name=name)
 
     @extend_schema(request=None, responses={200: ApiKeySerializer})
     @action(detail=True, methods=["post"])
