@@ -495,5 +495,8 @@ def plan_gaps(*, user: Any, plan: SupportPlan) -> list[Gap]:
         raise Http404("No such plan.")
     if access.is_partner(user, plan):
         raise PermissionDenied("Partners see only what is assigned to their organisation.")
+    from scope.gaps import scope_gap_list  # scope imports this module: import here, not at the top
+
     gaps = [gap for check in CHECKS for gap in check(plan=plan)]
+    gaps += scope_gap_list(plan=plan)
     return sorted(gaps, key=lambda gap: SEVERITIES.index(gap.severity))

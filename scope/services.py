@@ -71,3 +71,8 @@ def scope_item_save(
             raise ValidationError({name: "Choose only from this plan."})
         getattr(item, name).set(related)
     return item
+
+
+@transaction.atomic
+def scope_item_delete(*, item: ScopeItem) -> None:
+    item.delete()

@@ -1,5 +1,3 @@
-import importlib
-
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -12,6 +10,8 @@ from models_catalog.apis_staffing import StaffingCalculateView, StaffingProfileV
 from operations import apis_breach as breach_apis
 from operations import apis_calendars as calendar_apis
 from operations import apis_sla as sla_apis
+from scope import apis as scope_apis
+from scope import apis_charter as charter_apis
 from supportplan import apis, views
 
 router = DefaultRouter()
@@ -29,15 +29,8 @@ router.register("responsibilities", ResponsibilityViewSet, basename="responsibil
 router.register("raci-assignments", RaciAssignmentViewSet, basename="raciassignment")
 router.register("staffing-profiles", StaffingProfileViewSet, basename="staffingprofile")
 
-for operations_part in (calendar_apis, sla_apis, breach_apis):
-    operations_part.register(router)
-
-# TEMPORARY while the scope API parts are being written: register each part that exists.
-for scope_part in ("scope.apis", "scope.apis_charter"):
-    try:
-        importlib.import_module(scope_part).register(router)
-    except ImportError:
-        continue
+for part in (calendar_apis, sla_apis, breach_apis, scope_apis, charter_apis):
+    part.register(router)
 
 plan_patterns = [
     path("", views.PlanDetailView.as_view(), name="plan-detail"),

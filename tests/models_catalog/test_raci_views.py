@@ -339,7 +339,7 @@ def test_only_leads_add_responsibilities(client, tina, grid):
 
 # --- In a real browser ----------------------------------------------------------------------
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_lead_edits_a_cell_in_place_and_the_problems_update(page, django_user_model, plan):  # noqa: F811
     from supportplan.models import Membership, PlanRole
 

@@ -441,6 +441,7 @@ def test_every_question_of_the_model_has_its_inline_form():
 
 
 # --- In a real browser ------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_lead_answers_a_cell_in_place_and_the_completeness_updates(page, django_user_model, plan):  # noqa: F811
     from supportplan.models import Membership, PlanRole
 

@@ -4,7 +4,9 @@ import pytest
 
 from supportplan.models import Membership, SupportPlan
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the flush after a transactional test would wipe data migrations
+# (the aspect catalogue) for the tests that run after it on the same worker.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
