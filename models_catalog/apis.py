@@ -39,19 +39,10 @@ class PartyViewSet(ScopedModelViewSet):
     filterset_class = PartyFilter
     ordering_fields = ["name", "kind"]
 
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        plan = data.pop("plan")
-        self.check_plan_writable(plan)
-        serializer.instance = services.party_create(plan=plan, **data)
-
-    def perform_update(self, serializer):
-        services.party_update(
-            party=serializer.instance, **validated_without_plan(serializer, serializer.instance)
-        )
-
-    def perform_destroy(self, instance):
-        services.party_delete(party=instance)
+    create_service = staticmethod(services.party_create)
+    update_service = staticmethod(services.party_update)
+    delete_service = staticmethod(services.party_delete)
+    service_instance_name = "party"
 
 
 class AgreementViewSet(ScopedModelViewSet):
@@ -85,19 +76,10 @@ class RoleViewSet(ScopedModelViewSet):
     filterset_class = PlanSlugFilter.for_model(Role)
     ordering_fields = ["name"]
 
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        plan = data.pop("plan")
-        self.check_plan_writable(plan)
-        serializer.instance = services.role_create(plan=plan, **data)
-
-    def perform_update(self, serializer):
-        services.role_update(
-            role=serializer.instance, **validated_without_plan(serializer, serializer.instance)
-        )
-
-    def perform_destroy(self, instance):
-        services.role_delete(role=instance)
+    create_service = staticmethod(services.role_create)
+    update_service = staticmethod(services.role_update)
+    delete_service = staticmethod(services.role_delete)
+    service_instance_name = "role"
 
 
 class PersonViewSet(ScopedModelViewSet):

@@ -24,7 +24,7 @@ from operations.models import (
     ServiceCalendar,
 )
 from operations.models.calendars import validate_weekly_windows
-from supportplan.api import ScopedModelViewSet, validated_without_plan
+from supportplan.api import ScopedModelViewSet
 from supportplan.models import Location
 from supportplan.serializers import VisiblePlanField, VisibleRelatedField
 
@@ -240,19 +240,10 @@ class ServiceCalendarViewSet(ScopedModelViewSet):
     filterset_class = ServiceCalendarFilter
     ordering_fields = ["name", "timezone", "updated_at"]
 
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        plan = data.pop("plan")
-        self.check_plan_writable(plan)
-        serializer.instance = services.calendar_create(plan=plan, **data)
-
-    def perform_update(self, serializer):
-        services.calendar_update(
-            calendar=serializer.instance, **validated_without_plan(serializer, serializer.instance)
-        )
-
-    def perform_destroy(self, instance):
-        services.calendar_delete(calendar=instance)
+    create_service = staticmethod(services.calendar_create)
+    update_service = staticmethod(services.calendar_update)
+    delete_service = staticmethod(services.calendar_delete)
+    service_instance_name = "calendar"
 
     def _import_arguments(self, request) -> dict:
         body = HolidayImportRequestSerializer(data=request.data)
@@ -353,19 +344,10 @@ class CalendarEventViewSet(ScopedModelViewSet):
     filterset_class = CalendarEventFilter
     ordering_fields = ["starts_at", "ends_at", "name", "kind"]
 
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        plan = data.pop("plan")
-        self.check_plan_writable(plan)
-        serializer.instance = services.calendar_event_create(plan=plan, **data)
-
-    def perform_update(self, serializer):
-        services.calendar_event_update(
-            event=serializer.instance, **validated_without_plan(serializer, serializer.instance)
-        )
-
-    def perform_destroy(self, instance):
-        services.calendar_event_delete(event=instance)
+    create_service = staticmethod(services.calendar_event_create)
+    update_service = staticmethod(services.calendar_event_update)
+    delete_service = staticmethod(services.calendar_event_delete)
+    service_instance_name = "event"
 
 
 def register(router) -> None:

@@ -36,7 +36,7 @@ from operations.models import (
     Urgency,
 )
 from operations.statuses import RequestStatus
-from supportplan.api import ScopedModelViewSet, validated_without_plan
+from supportplan.api import ScopedModelViewSet
 from supportplan.models import SupportPlan
 from supportplan.serializers import VisiblePlanField, VisibleRelatedField
 
@@ -86,19 +86,10 @@ class PriorityViewSet(ScopedModelViewSet):
     filterset_class = PriorityFilter
     ordering_fields = ["rank", "code"]
 
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        plan = data.pop("plan")
-        self.check_plan_writable(plan)
-        serializer.instance = services.priority_create(plan=plan, **data)
-
-    def perform_update(self, serializer):
-        services.priority_update(
-            priority=serializer.instance, **validated_without_plan(serializer, serializer.instance)
-        )
-
-    def perform_destroy(self, instance):
-        services.priority_delete(priority=instance)
+    create_service = staticmethod(services.priority_create)
+    update_service = staticmethod(services.priority_update)
+    delete_service = staticmethod(services.priority_delete)
+    service_instance_name = "priority"
 
 
 class PriorityMatrixCellSerializer(serializers.ModelSerializer):
@@ -478,19 +469,10 @@ class SlaPolicyViewSet(ScopedModelViewSet):
     filterset_class = SlaPolicyFilter
     ordering_fields = ["valid_from", "name", "phase"]
 
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        plan = data.pop("plan")
-        self.check_plan_writable(plan)
-        serializer.instance = services.sla_policy_create(plan=plan, **data)
-
-    def perform_update(self, serializer):
-        services.sla_policy_update(
-            policy=serializer.instance, **validated_without_plan(serializer, serializer.instance)
-        )
-
-    def perform_destroy(self, instance):
-        services.sla_policy_delete(policy=instance)
+    create_service = staticmethod(services.sla_policy_create)
+    update_service = staticmethod(services.sla_policy_update)
+    delete_service = staticmethod(services.sla_policy_delete)
+    service_instance_name = "policy"
 
     @extend_schema(
         parameters=[

@@ -150,8 +150,22 @@ def _total(spans: Iterable[Span]) -> timedelta:
     return sum((span.duration for span in spans), ZERO)
 
 
+class _SpansTotal:
+    """Open time of ``self.spans`` in one local day, and its label."""
+
+    spans: tuple[Span, ...]
+
+    @property
+    def hours(self) -> timedelta:
+        return _total(self.spans)
+
+    @property
+    def hours_label(self) -> str:
+        return hours_text(self.hours)
+
+
 @dataclass(frozen=True)
-class CalendarCover:
+class CalendarCover(_SpansTotal):
     """One calendar's open time in one local day of a location."""
 
     calendar: ServiceCalendar
@@ -160,29 +174,13 @@ class CalendarCover:
     parties: tuple[Party, ...]
     levels: tuple[SupportLevel, ...]
 
-    @property
-    def hours(self) -> timedelta:
-        return _total(self.spans)
-
-    @property
-    def hours_label(self) -> str:
-        return hours_text(self.hours)
-
 
 @dataclass(frozen=True)
-class LevelCover:
+class LevelCover(_SpansTotal):
     """A support level's open time in one local day: the union of the calendars of its parties."""
 
     level: SupportLevel
     spans: tuple[Span, ...]
-
-    @property
-    def hours(self) -> timedelta:
-        return _total(self.spans)
-
-    @property
-    def hours_label(self) -> str:
-        return hours_text(self.hours)
 
 
 @dataclass(frozen=True)
