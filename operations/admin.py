@@ -118,3 +118,7 @@ class EscalationStepAdmin(admin.ModelAdmin):
     ]
     list_filter = ["trigger", "action"]
     list_select_related = ["target", "target__policy", "target__priority"]
+
+
+# The admin of later parts lives beside them; importing registers it.
+from operations import admin_access, admin_maintenance, admin_notify, admin_requests  # noqa: E402, F401

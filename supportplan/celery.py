@@ -10,10 +10,29 @@ app = Celery("supportplan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Later issues add due-task reminders, SLA checks and occurrence materialisation here.
 app.conf.beat_schedule = {
     "record-worker-heartbeat-every-minute": {
         "task": "supportplan.tasks.record_heartbeat",
+        "schedule": 60.0,
+    },
+    "materialise-maintenance-horizon-every-6-hours": {
+        "task": "operations.tasks_maintenance.materialise_horizon",
+        "schedule": 6 * 3600.0,
+    },
+    "sweep-due-task-reminders-every-minute": {
+        "task": "operations.tasks_notify.sweep_reminders",
+        "schedule": 60.0,
+    },
+    "sweep-notification-outbox-every-minute": {
+        "task": "operations.tasks_notify.sweep_outbox",
+        "schedule": 60.0,
+    },
+    "sweep-sla-clocks-every-minute": {
+        "task": "operations.tasks_requests.sweep_sla_clocks",
+        "schedule": 60.0,
+    },
+    "expire-access-grants-every-minute": {
+        "task": "operations.tasks_access.expire_grants",
         "schedule": 60.0,
     },
 }

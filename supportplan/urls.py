@@ -7,8 +7,13 @@ from rest_framework.routers import DefaultRouter
 from models_catalog import apis as catalog_apis
 from models_catalog.apis_raci import RaciAssignmentViewSet, ResponsibilityViewSet
 from models_catalog.apis_staffing import StaffingCalculateView, StaffingProfileViewSet
+from operations import apis_access as access_apis
 from operations import apis_breach as breach_apis
 from operations import apis_calendars as calendar_apis
+from operations import apis_feeds as feed_apis
+from operations import apis_maintenance as maintenance_apis
+from operations import apis_notify as notify_apis
+from operations import apis_requests as request_apis
 from operations import apis_sla as sla_apis
 from scope import apis as scope_apis
 from scope import apis_charter as charter_apis
@@ -29,7 +34,18 @@ router.register("responsibilities", ResponsibilityViewSet, basename="responsibil
 router.register("raci-assignments", RaciAssignmentViewSet, basename="raciassignment")
 router.register("staffing-profiles", StaffingProfileViewSet, basename="staffingprofile")
 
-for part in (calendar_apis, sla_apis, breach_apis, scope_apis, charter_apis):
+for part in (
+    calendar_apis,
+    sla_apis,
+    breach_apis,
+    scope_apis,
+    charter_apis,
+    maintenance_apis,
+    notify_apis,
+    feed_apis,
+    request_apis,
+    access_apis,
+):
     part.register(router)
 
 plan_patterns = [
@@ -59,6 +75,8 @@ urlpatterns = [
     path("plans/<slug:plan_slug>/", include(plan_patterns)),
     path("api/v1/staffing/calculate/", StaffingCalculateView.as_view(), name="staffing-calculate"),
     path("api/v1/", include(router.urls)),
+    # Calendar subscriptions authenticate with the secret token in the URL (Outlook, Google).
+    path("feeds/", include("operations.urls_feeds")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -143,6 +143,25 @@ class CalendarEventKind(models.TextChoices):
     SEASONAL_PEAK = "peak", "Seasonal peak"
     ONE_OFF = "one_off", "One-off event"
     FREEZE = "freeze", "Freeze window"
+    SERVICE_UPDATE = "service_update", "Microsoft service update window"
+    RELEASE_WAVE = "release_wave", "Microsoft release wave"
+    ISV_RELEASE = "isv_release", "ISV release"
+    CUSTOM_RELEASE = "custom_release", "Custom release"
+
+
+#: Kinds during which maintenance work is frozen unless a person says otherwise.
+FREEZING_KINDS = frozenset(
+    {CalendarEventKind.PERIOD_END, CalendarEventKind.SEASONAL_PEAK, CalendarEventKind.FREEZE}
+)
+#: Kinds that are update or release windows (a peak colliding with one is a readiness warning).
+UPDATE_KINDS = frozenset(
+    {
+        CalendarEventKind.SERVICE_UPDATE,
+        CalendarEventKind.RELEASE_WAVE,
+        CalendarEventKind.ISV_RELEASE,
+        CalendarEventKind.CUSTOM_RELEASE,
+    }
+)
 
 
 class CalendarEvent(PlanOwned):
@@ -167,6 +186,18 @@ class CalendarEvent(PlanOwned):
         help_text="The calendar whose extended hours cover this event, if any.",
     )
     notes = models.TextField(blank=True)
+    blocks_maintenance = models.BooleanField(
+        default=False,
+        help_text="A freeze: a maintenance occurrence inside this window is a conflict.",
+    )
+    party = models.ForeignKey(
+        "models_catalog.Party",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calendar_events",
+        help_text="For an ISV or partner release: whose release it is.",
+    )
 
     objects = ServiceCalendarQuerySet.as_manager()
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from models_catalog.demo import seed_support_model
 from models_catalog.staffing_plan import demo_staffing_profiles
 from operations.demo import seed_operations_demo
+from operations.maintenance_demo import seed_maintenance_demo
 from scope.demo import seed_scope_demo
 from supportplan import services
 from supportplan.models import Location, Membership, Phase, PlanRole, Product, SupportPlan
@@ -86,6 +87,7 @@ class Command(BaseCommand):
         seed_support_model(plan=plan)
         demo_staffing_profiles(plan=plan)
         seed_operations_demo(plan=plan)
+        seed_maintenance_demo(plan=plan)
         seed_scope_demo(plan=plan)
 
         # A second plan, so the demo shows that plans don't see each other.

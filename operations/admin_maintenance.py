@@ -1,0 +1,1 @@
+"""Admin of this part of operations (imported by operations.admin)."""
