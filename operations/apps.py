@@ -18,3 +18,9 @@ class OperationsConfig(AppConfig):
         register(models.SlaPolicy)
         register(models.SlaTarget)
         register(models.EscalationStep)
+        # Maintenance tasks and notification configuration. Occurrences are operational records (their
+        # row keeps who closed them and when); auditing each materialised row would drown the log.
+        register(models.MaintenanceTask, exclude_fields=("updated_at",))
+        register(models.FeedToken, exclude_fields=("token_hash", "last_fetched_at"))
+        register(models.WebhookEndpoint, exclude_fields=("secret", "updated_at"))
+        register(models.NotificationSettings, exclude_fields=("updated_at",))
