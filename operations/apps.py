@@ -24,3 +24,8 @@ class OperationsConfig(AppConfig):
         register(models.FeedToken, exclude_fields=("token_hash", "last_fetched_at"))
         register(models.WebhookEndpoint, exclude_fields=("secret", "updated_at"))
         register(models.NotificationSettings, exclude_fields=("updated_at",))
+        # Helpdesk integration configuration; requests and their events are their own log.
+        register(models.StatusMapping)
+        # Partner access: the policies and every step of a request's life.
+        register(models.AccessPolicy, exclude_fields=("updated_at",))
+        register(models.AccessRequest, exclude_fields=("updated_at",))

@@ -39,3 +39,7 @@ class CharterVersionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Readiness, transition and hypercare admin lives beside them; importing registers it.
+from scope import admin_readiness  # noqa: E402, F401

@@ -218,3 +218,21 @@ class CharterVersion(PlanOwned):
 
     def __str__(self) -> str:
         return f"Charter v{self.number} of {self.plan}"
+
+
+# Readiness, transition, hypercare and the risk log live in their own module, registered in this app.
+from scope.readiness_models import (  # noqa: E402, F401
+    GateAction,
+    GateOverride,
+    HypercarePlan,
+    ReadinessGroup,
+    ReadinessItem,
+    ReadinessSnapshot,
+    ReadinessStatus,
+    ReadinessTarget,
+    RiskEntry,
+    RiskSeverity,
+    RiskStatus,
+    TransitionActivity,
+    TransitionActivityKind,
+)

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("scope.urls_matrix")),
     path("", include("scope.urls_charter")),
     path("", include("scope.urls_transfer")),
+    path("", include("scope.urls_readiness")),
 ]

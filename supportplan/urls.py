@@ -17,6 +17,7 @@ from operations import apis_requests as request_apis
 from operations import apis_sla as sla_apis
 from scope import apis as scope_apis
 from scope import apis_charter as charter_apis
+from scope import apis_readiness as readiness_apis
 from supportplan import apis, views
 
 router = DefaultRouter()
@@ -45,6 +46,7 @@ for part in (
     feed_apis,
     request_apis,
     access_apis,
+    readiness_apis,
 ):
     part.register(router)
 

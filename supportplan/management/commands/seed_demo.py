@@ -11,9 +11,12 @@ from django.utils import timezone
 
 from models_catalog.demo import seed_support_model
 from models_catalog.staffing_plan import demo_staffing_profiles
+from operations.access_demo import seed_access_demo
 from operations.demo import seed_operations_demo
 from operations.maintenance_demo import seed_maintenance_demo
+from operations.requests_demo import seed_requests_demo
 from scope.demo import seed_scope_demo
+from scope.readiness_demo import seed_readiness_demo
 from supportplan import services
 from supportplan.models import Location, Membership, Phase, PlanRole, Product, SupportPlan
 
@@ -89,6 +92,9 @@ class Command(BaseCommand):
         seed_operations_demo(plan=plan)
         seed_maintenance_demo(plan=plan)
         seed_scope_demo(plan=plan)
+        seed_requests_demo(plan=plan)
+        seed_access_demo(plan=plan)
+        seed_readiness_demo(plan=plan)
 
         # A second plan, so the demo shows that plans don't see each other.
         other = SupportPlan.objects.filter(slug=OTHER_SLUG).first()

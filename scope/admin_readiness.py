@@ -1,0 +1,1 @@
+"""Admin of readiness, transition, hypercare and the risk log (imported by scope.admin)."""

@@ -1,0 +1,3 @@
+"""Pages of readiness, transition, hypercare and the risk log."""
+
+urlpatterns = []
