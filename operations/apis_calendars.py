@@ -94,6 +94,18 @@ class CalendarEventSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The calendar whose extended hours cover the event (same plan).",
     )
+    party = VisibleRelatedField(
+        model=Party,
+        required=False,
+        allow_null=True,
+        help_text="For an ISV or partner release: whose release it is (same plan).",
+    )
+    blocks_maintenance = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="A freeze: maintenance occurrences inside are conflicts. Default: true for period-end, "
+        "peak and freeze kinds.",
+    )
 
     class Meta:
         model = CalendarEvent
@@ -106,6 +118,8 @@ class CalendarEventSerializer(serializers.ModelSerializer):
             "ends_at",
             "required_service_level",
             "calendar",
+            "party",
+            "blocks_maintenance",
             "notes",
         ]
 
@@ -225,12 +239,13 @@ class CalendarEventFilter(django_filters.FilterSet):
     plan = django_filters.CharFilter(field_name="plan__slug")
     kind = django_filters.ChoiceFilter(choices=CalendarEventKind.choices)
     calendar = django_filters.NumberFilter(field_name="calendar_id")
+    blocks_maintenance = django_filters.BooleanFilter()
     ends_after = django_filters.IsoDateTimeFilter(field_name="ends_at", lookup_expr="gt")
     starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = CalendarEvent
-        fields = ["plan", "kind", "calendar"]
+        fields = ["plan", "kind", "calendar", "blocks_maintenance"]
 
 
 # --- Views ----------------------------------------------------------------------------------
@@ -339,7 +354,7 @@ class ExtraOpenPeriodViewSet(_CalendarRowViewSet):
 
 
 class CalendarEventViewSet(ScopedModelViewSet):
-    queryset = CalendarEvent.objects.select_related("plan", "calendar")
+    queryset = CalendarEvent.objects.select_related("plan", "calendar", "party")
     serializer_class = CalendarEventSerializer
     filterset_class = CalendarEventFilter
     ordering_fields = ["starts_at", "ends_at", "name", "kind"]

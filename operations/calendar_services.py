@@ -23,7 +23,9 @@ from django.utils import timezone
 
 from models_catalog.models import Party
 from operations.calendar_selectors import Coverage, coverage  # noqa: F401 -- the coverage read lives there
+from operations.helpdesk.services import clocks_repair_later
 from operations.models import (
+    FREEZING_KINDS,
     CalendarEvent,
     CalendarHoliday,
     ExtraOpenPeriod,
@@ -55,6 +57,7 @@ def _save_calendar(calendar: ServiceCalendar, fields: Iterable[str] = ()) -> Non
         ServiceCalendar.objects.select_for_update().values_list("updated_at", flat=True).get(pk=calendar.pk)
     )
     calendar.save(update_fields=[*fields, "updated_at"])
+    clocks_repair_later(plan_id=calendar.plan_id, calendar_id=calendar.pk)  # issue 7: stored SLA clocks
     if calendar.updated_at <= previous:
         calendar.updated_at = previous + ONE_MICROSECOND
         ServiceCalendar.objects.filter(pk=calendar.pk).update(updated_at=calendar.updated_at)
@@ -461,7 +464,17 @@ def holiday_import_apply(
 
 
 # --- Calendar events ------------------------------------------------------------------------
-EVENT_FIELDS = {"name", "kind", "starts_at", "ends_at", "required_service_level", "calendar", "notes"}
+EVENT_FIELDS = {
+    "name",
+    "kind",
+    "starts_at",
+    "ends_at",
+    "required_service_level",
+    "calendar",
+    "notes",
+    "blocks_maintenance",
+    "party",
+}
 
 
 def _clean_event(event: CalendarEvent) -> None:
@@ -471,14 +484,19 @@ def _clean_event(event: CalendarEvent) -> None:
         raise ValidationError({"ends_at": "An event must end after it starts."})
     if event.calendar is not None and event.calendar.plan_id != event.plan_id:
         raise ValidationError({"calendar": "Choose only from this plan."})
+    if event.party is not None and event.party.plan_id != event.plan_id:
+        raise ValidationError({"party": "Choose only from this plan."})
     event.full_clean(validate_constraints=False)
 
 
 @transaction.atomic
 def calendar_event_create(*, plan: SupportPlan, **fields: Any) -> CalendarEvent:
-    """A period-end, peak, one-off event or freeze window; ``starts_at``/``ends_at`` aware."""
+    """A period-end, peak, one-off event, freeze, update or release window; ``starts_at``/``ends_at``
+    aware. Period-ends, peaks and freezes block maintenance unless ``blocks_maintenance`` says not."""
     event = CalendarEvent(plan=plan)
     apply_fields(event, fields, EVENT_FIELDS)
+    if fields.get("blocks_maintenance") is None:
+        event.blocks_maintenance = event.kind in FREEZING_KINDS
     _clean_event(event)
     event.save()
     return event
@@ -487,6 +505,8 @@ def calendar_event_create(*, plan: SupportPlan, **fields: Any) -> CalendarEvent:
 @transaction.atomic
 def calendar_event_update(*, event: CalendarEvent, **fields: Any) -> CalendarEvent:
     changed = apply_fields(event, fields, EVENT_FIELDS)
+    if "blocks_maintenance" in fields and fields["blocks_maintenance"] is None:
+        event.blocks_maintenance = event.kind in FREEZING_KINDS
     _clean_event(event)
     event.save(update_fields=changed)
     return event

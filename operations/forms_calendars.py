@@ -389,8 +389,24 @@ class HolidayImportForm(forms.Form):
 
 
 # --- Calendar events ------------------------------------------------------------------------
+def _blocks_choice(value: str):
+    return {"yes": True, "no": False}.get(value)
+
+
 class CalendarEventForm(_ZonedTimesMixin, PlanChoiceMixin, forms.ModelForm):
-    plan_querysets = {"calendar": ServiceCalendar}
+    plan_querysets = {"calendar": ServiceCalendar, "party": Party}
+
+    blocks_maintenance = forms.TypedChoiceField(
+        label="Freeze maintenance",
+        choices=[
+            ("", "As the kind suggests (period-end, peak and freeze windows freeze)"),
+            ("yes", "Yes: maintenance inside this window is a conflict"),
+            ("no", "No"),
+        ],
+        coerce=_blocks_choice,
+        empty_value=None,
+        required=False,
+    )
 
     time_zone = forms.CharField(
         max_length=64,
@@ -409,6 +425,8 @@ class CalendarEventForm(_ZonedTimesMixin, PlanChoiceMixin, forms.ModelForm):
             "time_zone",
             "required_service_level",
             "calendar",
+            "party",
+            "blocks_maintenance",
             "notes",
         ]
         widgets = {
@@ -416,7 +434,7 @@ class CalendarEventForm(_ZonedTimesMixin, PlanChoiceMixin, forms.ModelForm):
             "ends_at": DateTimeLocalInput,
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
-        labels = {"calendar": "Calendar with the extended hours"}
+        labels = {"calendar": "Calendar with the extended hours", "party": "Whose release (ISV, partner)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -427,6 +445,7 @@ class CalendarEventForm(_ZonedTimesMixin, PlanChoiceMixin, forms.ModelForm):
                 time_zone=zone,
                 starts_at=_local_initial(event.starts_at, zone),
                 ends_at=_local_initial(event.ends_at, zone),
+                blocks_maintenance="yes" if event.blocks_maintenance else "no",
             )
 
     def _zone(self) -> str:
@@ -450,6 +469,9 @@ class CalendarEventForm(_ZonedTimesMixin, PlanChoiceMixin, forms.ModelForm):
                 "ends_at",
                 "required_service_level",
                 "calendar",
+                "party",
+                "blocks_maintenance",
                 "notes",
             )
+            if name in data
         }

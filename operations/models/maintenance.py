@@ -31,11 +31,15 @@ class NonWorkingDayShift(models.TextChoices):
 class MaintenanceTaskQuerySet(PlanScopedQuerySet):
     def partner_visible(self, user) -> MaintenanceTaskQuerySet:
         # A partner sees the tasks its organisation is responsible for or whose owner/backup it employs.
+        # A subquery, not .distinct(): for_user() ORs this with the staff rows, and Django cannot
+        # combine a distinct query with a non-distinct one.
         return self.filter(
-            models.Q(responsible_party__members__user=user)
-            | models.Q(owner__party__members__user=user)
-            | models.Q(backup__party__members__user=user)
-        ).distinct()
+            pk__in=MaintenanceTask.objects.filter(
+                models.Q(responsible_party__members__user=user)
+                | models.Q(owner__party__members__user=user)
+                | models.Q(backup__party__members__user=user)
+            ).values("pk")
+        )
 
 
 class MaintenanceTask(PlanOwned):
