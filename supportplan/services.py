@@ -15,8 +15,19 @@ from django.utils import timezone
 
 from models_catalog.services import catalogue_seed_plan
 from operations.sla_services import priorities_seed_defaults
+from scope.readiness_models import GateAction
+from scope.readiness_services import gate_enforce, readiness_seed
 from supportplan.lib.services import apply_fields
-from supportplan.models import LEAD_ROLES, ApiKey, ApiKeyScope, Location, Membership, PlanRole, SupportPlan
+from supportplan.models import (
+    LEAD_ROLES,
+    ApiKey,
+    ApiKeyScope,
+    Location,
+    Membership,
+    Phase,
+    PlanRole,
+    SupportPlan,
+)
 
 User = get_user_model()
 
@@ -47,13 +58,21 @@ def plan_create(*, created_by: User, **fields: Any) -> SupportPlan:
     Membership.objects.create(plan=plan, user=created_by, role=PlanRole.PROJECT_LEAD)
     catalogue_seed_plan(plan=plan)
     priorities_seed_defaults(plan=plan)
+    readiness_seed(plan=plan)
     return plan
 
 
 @transaction.atomic
 def plan_update(*, plan: SupportPlan, **fields: Any) -> SupportPlan:
+    # Read the stored phase: a form may already have set the new one on this instance.
+    entering_operate = (
+        fields.get("phase") == Phase.OPERATE
+        and SupportPlan.objects.filter(pk=plan.pk).exclude(phase=Phase.OPERATE).exists()
+    )
     changed = apply_fields(plan, fields, PLAN_FIELDS)
     plan.full_clean()
+    if entering_operate:  # the go-live gate: open must-have readiness items block Operate
+        gate_enforce(plan=plan, action=GateAction.OPERATE)
     plan.save(update_fields=[*changed, "updated_at"])
     return plan
 

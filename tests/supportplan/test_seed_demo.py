@@ -16,7 +16,7 @@ def test_seed_demo_builds_the_case_study_plan_and_converges(db):
     assert AuditEntry.objects.count() == audit_rows
 
     plan = SupportPlan.objects.get(slug="northwind-d365")
-    assert plan.phase == "implement"
+    assert plan.phase == "prepare"
     assert {"finance_operations", "customer_engagement"} == set(plan.products)
     assert sorted(plan.locations.values_list("country", flat=True)) == ["DE", "FR", "GB", "NL"]
     assert sum(plan.locations.values_list("user_count", flat=True)) == 1000

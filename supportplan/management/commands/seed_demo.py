@@ -59,7 +59,7 @@ class Command(BaseCommand):
                 name="Northwind Distribution — Dynamics 365 rollout",
                 slug=DEMO_SLUG,
                 products=[Product.FINANCE_OPERATIONS, Product.CUSTOMER_ENGAGEMENT],
-                phase=Phase.IMPLEMENT,
+                phase=Phase.PREPARE,
                 go_live_date=_next_monday(go_live),
                 hypercare_start=_next_monday(go_live),
                 hypercare_end=_next_monday(go_live) + timedelta(weeks=8),
