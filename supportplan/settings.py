@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "supportplan.context_processors.navigation",
+                "operations.context_processors.notifications",
             ],
         },
     },
@@ -168,6 +169,13 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "SupportPlan <supportplan@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Notifications (operations.notify) ------------------------------------------------------
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
+# A notice claimed ("sending") this long ago lost its message or its worker: the sweep claims it again.
+NOTIFY_RECLAIM_AFTER_SECONDS = env.int("NOTIFY_RECLAIM_AFTER_SECONDS", 600, minimum=10, maximum=86400)
+# Webhook endpoints must be public https hosts; True only for development and tests.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.url(
     "CELERY_BROKER_URL", "filesystem://", schemes={"filesystem", "redis", "rediss", "memory", "amqp"}
@@ -177,6 +185,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -238,6 +247,14 @@ SPECTACULAR_SETTINGS = {
         "PartyKindEnum": "models_catalog.models.PartyKind",
         "AgreementKindEnum": "models_catalog.models.AgreementKind",
         "SlaPhaseEnum": "operations.models.SlaPhase",
+        "DeliveryStatusEnum": "operations.models.notifications.DeliveryStatus",
+        "EventTypeEnum": "operations.models.notifications.EventType",
+        "OccurrenceStatusEnum": "operations.models.maintenance.OccurrenceStatus",
+        "OccurrenceStateEnum": "operations.models.maintenance.OccurrenceState",
+        "ReadinessStatusEnum": "scope.readiness_models.ReadinessStatus",
+        "GateActionEnum": "scope.readiness_models.GateAction",
+        "EscalationActionEnum": "operations.models.EscalationAction",
+        "PlanPhaseEnum": "supportplan.models.Phase",
     },
 }
 

@@ -24,7 +24,9 @@ def _walk(patterns, prefix=""):
 
 # Views that show no plan data: signing in and out, the redirect home, health, the API root and
 # schema (DRF-authenticated, no data); the admin has its own permission system.
-UNSCOPED = {"home", "login", "logout", "healthz", "api-schema", "api-docs", "api-root"}
+# "maintenance-feed": iCalendar subscriptions authenticate with the secret token in the URL (calendar
+# clients cannot sign in); an unknown, revoked or rotated token is a 404 (tests/operations/test_feeds.py).
+UNSCOPED = {"home", "login", "logout", "healthz", "api-schema", "api-docs", "api-root", "maintenance-feed"}
 
 
 def test_every_ui_and_api_view_uses_a_scoped_base():

@@ -1,0 +1,148 @@
+"""E-mail delivery of one notice: rendered from ``templates/emails/<name>-subject.txt|-body.txt|-body.html``
+with times in the recipient's zone, sent with a stable Message-ID so a receiver can drop a duplicate.
+
+``email_deliver`` is idempotent: it locks the row and returns unless the row is "sending"; an SMTP or
+connection error puts the row back to "pending" with an exponential backoff, and after
+``NOTIFY_MAX_ATTEMPTS`` attempts it stays "failed" with the last error (admin and delivery log)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from operations.models import Notification
+from operations.models.notifications import DeliveryStatus, EventType
+from operations.notify.outbox import preferences_for
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES = {
+    EventType.TASK_DUE_SOON: "task_reminder",
+    EventType.TASK_DUE: "task_reminder",
+    EventType.TASK_LATE: "task_reminder",
+    EventType.TASK_DIGEST: "digest",
+}
+#: First retry after a minute, then doubling: 1, 2, 4, 8 … minutes, at most 12 hours apart.
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=12)
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "NOTIFY_MAX_ATTEMPTS", 8))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt (1-based)."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+def recipient_zone(notification: Notification) -> ZoneInfo:
+    person = notification.recipient_person if notification.recipient_person_id else None
+    return preferences_for(user_id=notification.recipient_user_id, person=person).zone
+
+
+def local_time(value: str | datetime | None, zone: ZoneInfo) -> str:
+    """An instant (aware, or a UTC ISO string) as the recipient reads it: "Mon 6 Jul 2026, 09:00 CEST"."""
+    if not value:
+        return ""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = instant.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def absolute(link: str) -> str:
+    if not link or link.startswith(("http://", "https://")):
+        return link
+    return f"{settings.SITE_URL}{link}"
+
+
+def email_context(notification: Notification) -> dict:
+    zone = recipient_zone(notification)
+    context = dict(notification.context or {})
+    times = {key: local_time(value, zone) for key, value in context.items() if key.endswith("_at") and value}
+    items = []
+    if notification.event_type == EventType.TASK_DIGEST:
+        for item in notification.digested.order_by("deliver_after", "id"):
+            item_context = item.context or {}
+            items.append(
+                {
+                    "subject": item.subject,
+                    "link": absolute(item.link),
+                    "due_at": local_time(item_context.get("due_at"), zone),
+                    "plan": item_context.get("plan", ""),
+                }
+            )
+    return {
+        "notification": notification,
+        "context": context,
+        "times": times,
+        "zone": str(zone),
+        "link": absolute(notification.link),
+        "items": items,
+        "plan": notification.plan,
+        "site_url": settings.SITE_URL,
+    }
+
+
+def build_message(notification: Notification) -> EmailMultiAlternatives:
+    name = TEMPLATES.get(notification.event_type, "notification")
+    context = email_context(notification)
+    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"emails/{name}-body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient_email],
+        headers={"Message-ID": notification.message_id, "X-SupportPlan-Event": notification.event_key},
+    )
+    message.attach_alternative(render_to_string(f"emails/{name}-body.html", context), "text/html")
+    return message
+
+
+def email_deliver(*, notification_id: int, now: datetime | None = None) -> str:
+    """Sends one claimed notice; returns its status afterwards ("skipped" if it was not "sending")."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("plan")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None or notification.email_status != DeliveryStatus.SENDING:
+            return "skipped"
+        notification.email_attempts += 1
+        fields = ["email_status", "email_attempts", "email_last_error", "deliver_after", "claimed_at"]
+        try:
+            message = build_message(notification)
+        except Exception as error:  # a bad row (template, data): record it, never retry it forever
+            logger.exception("Notification %s could not be rendered.", notification.pk)
+            notification.email_status = DeliveryStatus.FAILED
+            notification.email_last_error = f"Could not render: {error}"[:2000]
+            notification.save(update_fields=fields)
+            return notification.email_status
+        try:
+            message.send()
+        except (smtplib.SMTPException, OSError) as error:
+            now = now or timezone.now()
+            notification.email_last_error = f"{type(error).__name__}: {error}"[:2000]
+            if notification.email_attempts >= max_attempts():
+                notification.email_status = DeliveryStatus.FAILED
+            else:
+                notification.email_status = DeliveryStatus.PENDING
+                notification.deliver_after = now + retry_delay(notification.email_attempts)
+            notification.claimed_at = None
+            notification.save(update_fields=fields)
+            return notification.email_status
+        notification.email_status = DeliveryStatus.SENT
+        notification.email_sent_at = now or timezone.now()
+        notification.email_last_error = ""
+        notification.save(update_fields=[*fields, "email_sent_at"])
+        return notification.email_status

@@ -1,0 +1,433 @@
+"""The outbox: ``publish`` writes notice rows (one per recipient) and webhook deliveries (one per
+subscribed endpoint) inside the caller's transaction; the claims hand due rows to the workers once.
+
+PostgreSQL is the only source of truth. A row is claimed by switching it to "sending" (with
+``claimed_at``) under ``select_for_update(skip_locked=True)``, so two sweeps never hand out one row;
+a row stuck in "sending" for longer than ``RECLAIM_AFTER`` (a lost message or a dead worker) is
+claimed again. Delivery tasks lock the row and return unless it is still "sending": a duplicate
+message is harmless."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from models_catalog.models import Party, Person, Role
+from operations.models import Notification, NotificationSettings, WebhookDelivery, WebhookEndpoint
+from operations.models.notifications import DeliveryStatus, DigestMode, EventType
+from supportplan.models import LEAD_ROLES, Membership, PlanRole, SupportPlan
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+#: A row in "sending" for longer than this lost its message or its worker: claim it again
+#: (settings.NOTIFY_RECLAIM_AFTER_SECONDS; above the task time limit, so a running task is never doubled).
+RECLAIM_AFTER = timedelta(minutes=10)
+
+
+def reclaim_after() -> timedelta:
+    return timedelta(seconds=getattr(settings, "NOTIFY_RECLAIM_AFTER_SECONDS", RECLAIM_AFTER.total_seconds()))
+
+
+#: Task reminders are folded into the daily digest; SLA and access notices always go at once.
+DIGESTIBLE_EVENT_TYPES = frozenset({EventType.TASK_DUE_SOON, EventType.TASK_DUE, EventType.TASK_LATE})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who gets a notice: a user, a person (maybe with a user) or a bare e-mail address."""
+
+    user: User | None = None  # type: ignore[valid-type]
+    person: Person | None = None
+    email: str = ""
+
+    def __post_init__(self) -> None:
+        if self.user is None and self.person is None and not self.email:
+            raise ValueError("A recipient needs a user, a person or an e-mail address.")
+
+    def resolved_user(self):
+        if self.user is not None:
+            return self.user
+        return self.person.user if self.person is not None and self.person.user_id else None
+
+    def key(self) -> str:
+        """``user:<id>`` / ``person:<id>`` / ``email:<addr>``; a person with a login is that user."""
+        user = self.resolved_user()
+        if user is not None:
+            return f"user:{user.pk}"
+        if self.person is not None:
+            return f"person:{self.person.pk}"
+        return f"email:{self.email.strip().lower()}"
+
+    def address(self) -> str:
+        user = self.resolved_user()
+        return (
+            self.email
+            or (self.person.email if self.person is not None else "")
+            or (user.email if user is not None else "")
+        ).strip()
+
+
+@dataclass
+class PublishResult:
+    notification_ids: list[int] = field(default_factory=list)
+    delivery_ids: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+
+def recipients_for_people(people: Iterable[Person]) -> list[Recipient]:
+    """One recipient per person (a person with a login counts as that user), duplicates dropped."""
+    seen: dict[str, Recipient] = {}
+    for person in people:
+        if person is None:
+            continue
+        if not person.user_id and not person.email:
+            continue
+        recipient = Recipient(user=person.user if person.user_id else None, person=person, email=person.email)
+        seen.setdefault(recipient.key(), recipient)
+    return list(seen.values())
+
+
+def recipients_for_role(*, plan: SupportPlan, role: Role) -> list[Recipient]:
+    people = Person.objects.filter(plan=plan, roles=role).select_related("user").order_by("pk")
+    return recipients_for_people(people)
+
+
+def recipients_for_party(*, party: Party) -> list[Recipient]:
+    """The party's people, its escalation contact's address and the users who sign in for it."""
+    recipients = recipients_for_people(party.people.select_related("user").order_by("pk"))
+    if party.escalation_contact_email:
+        recipients.append(Recipient(email=party.escalation_contact_email))
+    for membership in Membership.objects.filter(organisation=party).select_related("user").order_by("pk"):
+        recipients.append(Recipient(user=membership.user))
+    return dedupe(recipients)
+
+
+def recipients_for_plan_leads(*, plan: SupportPlan) -> list[Recipient]:
+    """The plan's support leads (its project leads when it has none): who hears of ownerless work."""
+    memberships = Membership.objects.filter(plan=plan).select_related("user").order_by("pk")
+    support_leads = list(memberships.filter(role=PlanRole.SUPPORT_LEAD))
+    chosen = support_leads or list(memberships.filter(role__in=LEAD_ROLES))
+    return [Recipient(user=membership.user) for membership in chosen]
+
+
+def dedupe(recipients: Iterable[Recipient]) -> list[Recipient]:
+    seen: dict[str, Recipient] = {}
+    for recipient in recipients:
+        seen.setdefault(recipient.key(), recipient)
+    return list(seen.values())
+
+
+# --- Preferences and delivery times ------------------------------------------------------------
+@dataclass(frozen=True)
+class Preferences:
+    timezone: str = "UTC"
+    email_enabled: bool = True
+    digest_mode: str = DigestMode.IMMEDIATE
+    digest_time: time = time(7, 30)
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def preferences_for(*, user=None, person: Person | None = None, user_id: int | None = None) -> Preferences:
+    """A user's settings (or the defaults); a person without a login gets their location's zone."""
+    user_id = user_id or (user.pk if user is not None else None)
+    if user_id is not None:
+        stored = NotificationSettings.objects.filter(user_id=user_id).first()
+        if stored is not None:
+            return Preferences(
+                timezone=stored.timezone,
+                email_enabled=stored.email_enabled,
+                digest_mode=stored.digest_mode,
+                digest_time=_as_time(stored.digest_time),
+                quiet_start=_as_time(stored.quiet_start) if stored.quiet_start else None,
+                quiet_end=_as_time(stored.quiet_end) if stored.quiet_end else None,
+            )
+    if person is not None and person.location_id:
+        return Preferences(timezone=person.location.timezone)
+    return Preferences()
+
+
+def _as_time(value) -> time:
+    return value if isinstance(value, time) else time.fromisoformat(str(value))
+
+
+def _local_at(day, at: time, zone: ZoneInfo) -> datetime:
+    """The aware UTC instant of a local wall-clock time (a time skipped by DST resolves forward)."""
+    local = datetime.combine(day, at, tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+def quiet_hours_end(*, prefs: Preferences, at: datetime) -> datetime | None:
+    """If ``at`` (aware) falls in the recipient's quiet hours, the UTC instant they end; else None."""
+    if prefs.quiet_start is None or prefs.quiet_end is None or prefs.quiet_start == prefs.quiet_end:
+        return None
+    local = at.astimezone(prefs.zone)
+    now_time, start, end = local.time(), prefs.quiet_start, prefs.quiet_end
+    if start < end:
+        inside = start <= now_time < end
+        end_day = local.date()
+    else:  # across midnight, e.g. 22:00–07:00
+        inside = now_time >= start or now_time < end
+        end_day = local.date() + timedelta(days=1) if now_time >= start else local.date()
+    return _local_at(end_day, end, prefs.zone) if inside else None
+
+
+def next_digest_at(*, prefs: Preferences, at: datetime) -> datetime:
+    """The next digest instant (aware UTC) at or after ``at``, at the recipient's local digest time."""
+    local = at.astimezone(prefs.zone)
+    candidate = _local_at(local.date(), prefs.digest_time, prefs.zone)
+    if candidate < at:
+        candidate = _local_at(local.date() + timedelta(days=1), prefs.digest_time, prefs.zone)
+    return candidate
+
+
+def deliver_after_for(
+    *, prefs: Preferences, event_type: str, urgent: bool, now: datetime
+) -> tuple[datetime, bool]:
+    """(When the e-mail may go, whether it waits for the digest). Urgent notices go at once."""
+    if urgent:
+        return now, False
+    if prefs.digest_mode == DigestMode.DAILY and event_type in DIGESTIBLE_EVENT_TYPES:
+        return next_digest_at(prefs=prefs, at=now), True
+    return quiet_hours_end(prefs=prefs, at=now) or now, False
+
+
+# --- Publishing --------------------------------------------------------------------------------
+def publish(
+    *,
+    plan: SupportPlan,
+    event_key: str,
+    event_type: str,
+    recipients: Iterable[Recipient],
+    subject: str,
+    body: str,
+    link: str = "",
+    context: dict | None = None,
+    urgent: bool = False,
+    webhook_payload: dict | None = None,
+    now: datetime | None = None,
+) -> PublishResult:
+    """Writes the event's notices and webhook deliveries (insert-if-absent: a replay is a no-op) and
+    queues the due ones after the caller's transaction commits. Call inside that transaction."""
+    return write_event(
+        plan=plan,
+        event_key=event_key,
+        event_type=event_type,
+        recipients=recipients,
+        subject=subject,
+        body=body,
+        link=link,
+        context=context,
+        urgent=urgent,
+        webhook_payload=webhook_payload,
+        now=now,
+    )
+
+
+def write_event(
+    *,
+    plan: SupportPlan,
+    event_key: str,
+    event_type: str,
+    recipients: Iterable[Recipient],
+    subject: str,
+    body: str,
+    link: str = "",
+    context: dict | None = None,
+    urgent: bool = False,
+    webhook_payload: dict | None = None,
+    now: datetime | None = None,
+    scheduled_for: datetime | None = None,
+) -> PublishResult:
+    """``publish`` plus ``scheduled_for``: the instant the notice was meant for. A notice more than
+    ``CATCH_UP_AFTER`` late (after downtime) is left pending for the outbox sweep, which collapses
+    several for one recipient into one e-mail instead of sending a storm."""
+    now = now or timezone.now()
+    base = scheduled_for or now
+    catching_up = scheduled_for is not None and now - scheduled_for > CATCH_UP_AFTER
+    result = PublishResult()
+    context = dict(context or {})
+    emails_to_queue: list[int] = []
+    with transaction.atomic():
+        for recipient in dedupe(recipients):
+            dedupe_key = f"{event_key}:{recipient.key()}"[:200]
+            if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+                result.skipped += 1
+                continue
+            user = recipient.resolved_user()
+            prefs = preferences_for(user=user, person=recipient.person)
+            address = recipient.address()
+            deliver_after, digest = deliver_after_for(
+                prefs=prefs, event_type=event_type, urgent=urgent, now=base
+            )
+            status = DeliveryStatus.PENDING
+            if not address or not prefs.email_enabled:
+                status = DeliveryStatus.NOT_NEEDED
+            send_now = (
+                status == DeliveryStatus.PENDING and deliver_after <= now and not digest and not catching_up
+            )
+            notice = Notification(
+                plan=plan,
+                dedupe_key=dedupe_key,
+                event_key=event_key,
+                event_type=event_type,
+                recipient_user=user,
+                recipient_person=recipient.person,
+                recipient_email=address,
+                subject=subject[:250],
+                body=body,
+                link=link,
+                context={**context, "digest": True} if digest else context,
+                email_status=DeliveryStatus.SENDING if send_now else status,
+                deliver_after=deliver_after,
+                claimed_at=now if send_now else None,
+            )
+            try:
+                with transaction.atomic():
+                    notice.save()
+            except IntegrityError:  # written by a concurrent publisher a moment ago
+                result.skipped += 1
+                continue
+            result.notification_ids.append(notice.pk)
+            if send_now:
+                emails_to_queue.append(notice.pk)
+        deliveries_to_queue = _write_deliveries(
+            plan=plan,
+            event_key=event_key,
+            event_type=event_type,
+            payload=webhook_payload if webhook_payload is not None else {"subject": subject, **context},
+            now=now,
+            result=result,
+        )
+    if emails_to_queue or deliveries_to_queue:
+        transaction.on_commit(lambda: queue_deliveries(emails=emails_to_queue, webhooks=deliveries_to_queue))
+    return result
+
+
+#: How late a scheduled notice may be and still go out on its own at once.
+CATCH_UP_AFTER = timedelta(minutes=30)
+
+
+def subscribed_endpoints(*, plan: SupportPlan, event_type: str) -> list[WebhookEndpoint]:
+    endpoints = WebhookEndpoint.objects.filter(plan=plan, active=True).order_by("pk")
+    return [e for e in endpoints if not e.event_types or event_type in e.event_types]
+
+
+def new_webhook_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def webhook_body(*, event_type: str, payload: dict, now: datetime) -> dict:
+    """The Standard Webhooks envelope: ``type``, ``timestamp`` (UTC ISO) and a thin ``data``."""
+    return {"type": event_type, "timestamp": now.astimezone(UTC).isoformat(), "data": payload}
+
+
+def _write_deliveries(
+    *, plan, event_key: str, event_type: str, payload: dict, now: datetime, result: PublishResult
+) -> list[int]:
+    queued = []
+    for endpoint in subscribed_endpoints(plan=plan, event_type=event_type):
+        if WebhookDelivery.objects.filter(endpoint=endpoint, event_key=event_key).exists():
+            result.skipped += 1
+            continue
+        delivery = WebhookDelivery(
+            plan=plan,
+            endpoint=endpoint,
+            event_key=event_key,
+            event_type=event_type,
+            webhook_id=new_webhook_id(),
+            payload=webhook_body(event_type=event_type, payload=payload, now=now),
+            status=DeliveryStatus.SENDING,
+            deliver_after=now,
+            claimed_at=now,
+        )
+        try:
+            with transaction.atomic():
+                delivery.save()
+        except IntegrityError:
+            result.skipped += 1
+            continue
+        result.delivery_ids.append(delivery.pk)
+        queued.append(delivery.pk)
+    return queued
+
+
+def queue_deliveries(*, emails: Iterable[int] = (), webhooks: Iterable[int] = ()) -> None:
+    """Sends the delivery tasks (ids only). A failure to reach the broker only delays: the rows stay
+    "sending" and the sweep claims them again after ``RECLAIM_AFTER``."""
+    from operations import tasks_notify
+
+    for sender, ids in ((tasks_notify.deliver_email, emails), (tasks_notify.deliver_webhook, webhooks)):
+        for pk in ids:
+            try:
+                sender.delay(pk)
+            except Exception:  # the broker is down: the next sweep finds the row again
+                logger.exception("Could not queue %s(%s); the outbox sweep will retry it.", sender.name, pk)
+
+
+# --- Claims ------------------------------------------------------------------------------------
+def _claim(model, *, status_field: str, now: datetime, limit: int, extra: Q | None = None) -> list[int]:
+    due = Q(**{status_field: DeliveryStatus.PENDING}) & (
+        Q(deliver_after__isnull=True) | Q(deliver_after__lte=now)
+    )
+    stuck = Q(**{status_field: DeliveryStatus.SENDING}) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - reclaim_after())
+    )
+    query = model.objects.filter(due | stuck)
+    if extra is not None:
+        query = query.filter(extra)
+    with transaction.atomic():
+        ids = list(
+            query.select_for_update(skip_locked=True)
+            .order_by("deliver_after", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            model.objects.filter(id__in=ids).update(
+                **{status_field: DeliveryStatus.SENDING, "claimed_at": now}
+            )
+    return ids
+
+
+def claim_due_emails(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Claims due e-mail notices (and ones stuck in "sending"): each id is returned to one caller."""
+    return _claim(Notification, status_field="email_status", now=now or timezone.now(), limit=limit)
+
+
+def claim_due_webhooks(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Claims due webhook deliveries of active endpoints (and stuck ones), each to one caller."""
+    return _claim(
+        WebhookDelivery,
+        status_field="status",
+        now=now or timezone.now(),
+        limit=limit,
+        extra=Q(endpoint__active=True),
+    )
+
+
+def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """One pass of the outbox: fold digests and catch-up storms, claim due rows, queue their tasks.
+    Returns counts (for logs and tests)."""
+    from operations.notify import digest
+
+    now = now or timezone.now()
+    folded = digest.fold_digests_and_catch_up(now=now, limit=limit)
+    emails = claim_due_emails(now=now, limit=limit)
+    webhooks = claim_due_webhooks(now=now, limit=limit)
+    queue_deliveries(emails=[*folded, *emails], webhooks=webhooks)
+    return {"folded": len(folded), "emails": len(emails), "webhooks": len(webhooks)}

@@ -1,0 +1,299 @@
+"""Webhook endpoints and deliveries per the Standard Webhooks specification.
+
+Endpoints: https only, and the host must not resolve to a loopback, private, link-local or reserved
+address (checked when saved and again before each send, against DNS rebinding) unless
+``settings.WEBHOOK_ALLOW_PRIVATE_TARGETS`` (development and tests). Each endpoint has a ``whsec_``
+secret; each delivery is signed with ``standardwebhooks.Webhook(secret).sign`` and carries
+``webhook-id`` (stable across retries), ``webhook-timestamp`` and ``webhook-signature``.
+
+Deliveries are sent only by the worker (``webhook_deliver``), never from a web request: 2xx is sent,
+410 disables the endpoint, anything else is retried over hours and marked failed after the last try."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from operations.models import WebhookDelivery, WebhookEndpoint
+from operations.models.notifications import DeliveryStatus, EventType
+from operations.notify.outbox import new_webhook_id, queue_deliveries, webhook_body
+from supportplan.models import SupportPlan
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10
+#: Waits after the 1st, 2nd, … failed attempt: retries spread over about a day.
+RETRY_DELAYS = [
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+]
+
+
+def allow_private_targets() -> bool:
+    return bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "NOTIFY_MAX_ATTEMPTS", 8))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (a seam for tests without DNS)."""
+    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+def validate_endpoint_url(url: str) -> None:
+    """Raises ``ValidationError({"url": …})`` unless ``url`` is an https URL of a public host."""
+    parts = urlsplit(url or "")
+    allowed_schemes = {"https", "http"} if allow_private_targets() else {"https"}
+    if parts.scheme not in allowed_schemes or not parts.hostname:
+        raise ValidationError({"url": "Give an https:// URL."})
+    if parts.username or parts.password:
+        raise ValidationError({"url": "Leave credentials out of the URL; the signature authenticates us."})
+    if allow_private_targets():
+        return
+    try:
+        port = parts.port or 443
+        addresses = resolve(parts.hostname, port)
+    except (OSError, ValueError):
+        raise ValidationError({"url": f"“{parts.hostname}” does not resolve."}) from None
+    if not addresses:
+        raise ValidationError({"url": f"“{parts.hostname}” does not resolve."})
+    refused = [address for address in addresses if not _is_public(address)]
+    if refused:
+        raise ValidationError(
+            {"url": f"“{parts.hostname}” points to a loopback, private or reserved address ({refused[0]})."}
+        )
+
+
+def _clean_event_types(event_types) -> list[str]:
+    if event_types in (None, ""):
+        return []
+    if not isinstance(event_types, list | tuple) or not all(isinstance(e, str) for e in event_types):
+        raise ValidationError({"event_types": "Give a list of event types."})
+    unknown = sorted(set(event_types) - set(EventType.values))
+    if unknown:
+        raise ValidationError({"event_types": f"Unknown event type: {', '.join(unknown)}."})
+    return sorted(set(event_types))
+
+
+# --- Endpoint services -------------------------------------------------------------------------
+@transaction.atomic
+def webhook_endpoint_create(
+    *, plan: SupportPlan, name: str, url: str, event_types=None, active: bool = True, created_by=None
+) -> WebhookEndpoint:
+    """Creates an endpoint with a fresh secret (``endpoint.secret``: show it once)."""
+    validate_endpoint_url(url)
+    endpoint = WebhookEndpoint(
+        plan=plan,
+        name=name,
+        url=url,
+        event_types=_clean_event_types(event_types),
+        active=active,
+        secret=new_secret(),
+        created_by=created_by,
+    )
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **fields) -> WebhookEndpoint:
+    allowed = {"name", "url", "event_types", "active"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This field cannot be changed."})
+    if "url" in fields and fields["url"] != endpoint.url:
+        validate_endpoint_url(fields["url"])
+    if "event_types" in fields:
+        fields["event_types"] = _clean_event_types(fields["event_types"])
+    for name, value in fields.items():
+        setattr(endpoint, name, value)
+    if fields.get("active"):
+        endpoint.disabled_reason = ""
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+
+
+@transaction.atomic
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new secret at once; deliveries signed from now on use it (``endpoint.secret``: show it once)."""
+    endpoint.secret = new_secret()
+    endpoint.save(update_fields=["secret", "updated_at"])
+    return endpoint
+
+
+@transaction.atomic
+def webhook_send_test(
+    *, endpoint: WebhookEndpoint, actor=None, now: datetime | None = None
+) -> WebhookDelivery:
+    """Writes a ``webhook.test`` delivery; the worker sends it after this transaction commits."""
+    if not endpoint.active:
+        raise ValidationError({"endpoint": "This endpoint is disabled; enable it before testing."})
+    now = now or timezone.now()
+    event_key = f"webhook.test:{uuid.uuid4().hex}"
+    delivery = WebhookDelivery.objects.create(
+        plan=endpoint.plan,
+        endpoint=endpoint,
+        event_key=event_key,
+        event_type=EventType.WEBHOOK_TEST,
+        webhook_id=new_webhook_id(),
+        payload=webhook_body(
+            event_type=EventType.WEBHOOK_TEST,
+            payload={
+                "plan": endpoint.plan.slug,
+                "endpoint": endpoint.name,
+                "requested_by": str(actor) if actor is not None else "",
+            },
+            now=now,
+        ),
+        status=DeliveryStatus.SENDING,
+        deliver_after=now,
+        claimed_at=now,
+    )
+    transaction.on_commit(lambda: queue_deliveries(webhooks=[delivery.pk]))
+    return delivery
+
+
+# --- Sending -----------------------------------------------------------------------------------
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a redirect could lead to a private address: treat it as a failure
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def signed_request(*, delivery: WebhookDelivery, now: datetime) -> urllib.request.Request:
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
+    signature = Webhook(delivery.endpoint.secret).sign(delivery.webhook_id, now, body)
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "SupportPlan-Webhooks/1",
+        "webhook-id": delivery.webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+    return urllib.request.Request(  # noqa: S310 (the scheme is checked: https, or http when allowed)
+        delivery.endpoint.url, data=body.encode(), headers=headers, method="POST"
+    )
+
+
+def post(request: urllib.request.Request) -> int:
+    """POSTs and returns the status code (HTTP errors return their code; network errors raise)."""
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            response.read(1024)
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str:
+    """Sends one claimed delivery; returns its status afterwards ("skipped" if it was not "sending")."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("endpoint", "plan")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or delivery.status != DeliveryStatus.SENDING:
+            return "skipped"
+        now = now or timezone.now()
+        endpoint = delivery.endpoint
+        delivery.attempts += 1
+        fields = ["status", "attempts", "last_status_code", "last_error", "deliver_after", "claimed_at"]
+        if not endpoint.active:
+            delivery.status = DeliveryStatus.DISABLED
+            delivery.save(update_fields=fields)
+            return delivery.status
+        code, error = None, ""
+        try:
+            validate_endpoint_url(endpoint.url)
+            code = post(signed_request(delivery=delivery, now=now))
+        except ValidationError as refused:
+            error = "; ".join(refused.messages)
+        except (OSError, ValueError) as failure:  # connection refused, timeout, TLS, bad URL
+            error = f"{type(failure).__name__}: {failure}"
+        delivery.last_status_code = code
+        if code is not None and 200 <= code < 300:
+            delivery.status = DeliveryStatus.SENT
+            delivery.delivered_at = now
+            delivery.last_error = ""
+            delivery.save(update_fields=[*fields, "delivered_at"])
+            return delivery.status
+        if code == 410:
+            delivery.status = DeliveryStatus.DISABLED
+            delivery.last_error = "410 Gone: the receiver asked us to stop."
+            delivery.save(update_fields=fields)
+            _disable_endpoint(endpoint, reason=f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.")
+            return delivery.status
+        delivery.last_error = (error or f"HTTP {code}")[:2000]
+        delivery.claimed_at = None
+        if delivery.attempts >= max_attempts():
+            delivery.status = DeliveryStatus.FAILED
+        else:
+            delivery.status = DeliveryStatus.PENDING
+            delivery.deliver_after = now + retry_delay(delivery.attempts)
+        delivery.save(update_fields=fields)
+        return delivery.status
+
+
+def _disable_endpoint(endpoint: WebhookEndpoint, *, reason: str) -> None:
+    endpoint.active = False
+    endpoint.disabled_reason = reason[:300]
+    endpoint.save(update_fields=["active", "disabled_reason", "updated_at"])
+    endpoint.deliveries.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).update(
+        status=DeliveryStatus.DISABLED, last_error="Endpoint disabled: " + reason[:200]
+    )

@@ -1,0 +1,160 @@
+"""End to end through a real Celery worker against Redis and PostgreSQL: a due occurrence, the beat's
+sweep task sent through the broker, and the worker delivers the reminder into the e-mail file backend
+with the notice's stable Message-ID."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from django.db import connection
+
+from operations.models import Notification
+from operations.models.notifications import DeliveryStatus
+from tests.operations.notify_fixtures import *  # noqa: F403
+from tests.operations.notify_fixtures import occurrence, person, task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def read_mail(folder: Path) -> list:
+    """The messages Django's file backend wrote (one file per connection, messages separated by dashes)."""
+    found = []
+    for path in sorted(folder.iterdir()):
+        for chunk in path.read_text().split("\n" + "-" * 79 + "\n"):
+            if chunk.strip():
+                found.append(email.message_from_string(chunk, policy=email.policy.default))
+    return found
+
+
+def start_worker(*, broker: str, var_dir: Path, hostname: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "SUPPORTPLAN_VAR_DIR": str(var_dir),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "supportplan",
+            "worker",
+            "--pool=solo",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+            "--hostname",
+            hostname,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_a_due_reminder_by_email_with_its_message_id(
+    needs_redis, needs_postgres, plan, tina, tmp_path
+):
+    from django.utils import timezone
+
+    broker = needs_redis.rsplit("/", 1)[0] + "/6"
+    owner = person(plan, name="Tina Team", user=tina)
+    now = timezone.now()
+    occurrence(
+        task(plan, owner=owner, reminder_lead_minutes=60),
+        due_at=now + timedelta(minutes=30),
+        now=now,
+    )
+    hostname = f"notify-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    worker = start_worker(broker=broker, var_dir=tmp_path, hostname=hostname)
+    client = Celery("notify-probe", broker=broker, backend=broker)
+    try:
+        deadline = time.monotonic() + 60
+        while not client.control.ping(destination=[hostname], timeout=1.0):
+            if time.monotonic() > deadline or worker.poll() is not None:
+                worker.terminate()
+                pytest.fail("The worker did not start:\n" + worker.communicate(timeout=20)[0].decode())
+        client.send_task("operations.tasks_notify.sweep_reminders")
+        mail_dir = tmp_path / "mail"
+        deadline = time.monotonic() + 60
+        while not (mail_dir.exists() and any(mail_dir.iterdir())):
+            if time.monotonic() > deadline or worker.poll() is not None:
+                worker.terminate()
+                pytest.fail("No e-mail was written:\n" + worker.communicate(timeout=20)[0].decode())
+            time.sleep(0.2)
+        time.sleep(0.5)  # let the worker commit the "sent" state
+        notice = Notification.objects.get()
+        messages = read_mail(mail_dir)
+        assert len(messages) == 1
+        message = messages[0]
+        assert message["Message-ID"].strip() == notice.message_id
+        assert message["Subject"].strip().startswith("Due soon: Rotate the SSL certificate")
+        assert message["To"].strip() == "tina@example.com"
+        deadline = time.monotonic() + 20
+        while Notification.objects.get().email_status != DeliveryStatus.SENT and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert Notification.objects.get().email_status == DeliveryStatus.SENT
+    finally:
+        client.close()
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def test_the_beat_sweeps_and_the_delivery_tasks_are_registered_acking_late():
+    from supportplan.celery import app
+
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert schedule["operations.tasks_notify.sweep_reminders"] == 60.0
+    assert schedule["operations.tasks_notify.sweep_outbox"] == 60.0
+    for name in ("sweep_reminders", "sweep_outbox", "deliver_email", "deliver_webhook"):
+        task_ = app.tasks[f"operations.tasks_notify.{name}"]
+        assert task_.acks_late is True and task_.reject_on_worker_lost is True
+
+
+def test_the_delivery_tasks_carry_only_an_id(plan, tina, monkeypatch, django_capture_on_commit_callbacks):
+    from operations import tasks_notify
+    from operations.models.notifications import EventType
+    from operations.notify.outbox import Recipient, publish
+
+    sent = []
+    monkeypatch.setattr(
+        tasks_notify.deliver_email, "delay", lambda *args, **kwargs: sent.append((args, kwargs))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = publish(
+            plan=plan,
+            event_key="e:1",
+            event_type=EventType.SLA_BREACHED,
+            recipients=[Recipient(user=tina)],
+            subject="s",
+            body="",
+        )
+    assert sent == [((result.notification_ids[0],), {})]
