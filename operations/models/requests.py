@@ -20,8 +20,11 @@ from supportplan.models import PlanOwned
 class SupportRequestQuerySet(PlanScopedQuerySet):
     def partner_visible(self, user) -> SupportRequestQuerySet:
         # A partner sees the requests its organisation holds or held at some point.
+        # Exists, not a join + distinct(): for_user() ORs this with the plan filter, and Django cannot
+        # combine a distinct queryset with a plain one.
         held = RequestEvent.objects.filter(request=models.OuterRef("pk"), party__members__user=user)
-        return self.filter(models.Q(current_party__members__user=user) | models.Exists(held)).distinct()
+        holds = SupportRequest.objects.filter(pk=models.OuterRef("pk"), current_party__members__user=user)
+        return self.filter(models.Exists(holds) | models.Exists(held))
 
 
 class SupportRequest(PlanOwned):

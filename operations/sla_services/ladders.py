@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from operations.helpdesk.services import clocks_repair_later
 from operations.models import (
     EscalationAction,
     EscalationStep,
@@ -143,7 +144,10 @@ def _place(target: SlaTarget, steps: list[EscalationStep]) -> None:
 
 
 def _lock_target(target: SlaTarget) -> SlaTarget:
-    return SlaTarget.objects.select_for_update().select_related("policy").get(pk=target.pk)
+    locked = SlaTarget.objects.select_for_update().select_related("policy").get(pk=target.pk)
+    # Every ladder write locks its target first: the stored SLA clocks' next steps follow (issue 7).
+    clocks_repair_later(plan_id=locked.policy.plan_id, policy_id=locked.policy_id)
+    return locked
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from operations.helpdesk.services import clocks_repair_later
 from operations.models import (
     Priority,
     SlaPhase,
@@ -103,6 +104,7 @@ def sla_policy_create(
     apply_fields(policy, {"name": name, "phase": phase, "valid_from": valid_from, **fields}, POLICY_FIELDS)
     _validate_policy(policy)
     policy.save()
+    clocks_repair_later(plan_id=policy.plan_id, policy_id=policy.pk)  # issue 7: stored SLA clocks
     return policy
 
 
@@ -112,12 +114,14 @@ def sla_policy_update(*, policy: SlaPolicy, **fields: Any) -> SlaPolicy:
     changed = apply_fields(policy, fields, POLICY_FIELDS)
     _validate_policy(policy)
     policy.save(update_fields=changed)
+    clocks_repair_later(plan_id=policy.plan_id, policy_id=policy.pk)  # issue 7: stored SLA clocks
     return policy
 
 
 @transaction.atomic
 def sla_policy_delete(*, policy: SlaPolicy) -> None:
     """Removes the policy with its targets and their ladders."""
+    clocks_repair_later(plan_id=policy.plan_id)  # issue 7: stored SLA clocks
     policy.delete()
 
 
@@ -195,6 +199,7 @@ def sla_target_create(
     target.save()
     if escalation_steps is not None:
         escalation_ladder_replace(target=target, steps=escalation_steps)
+    clocks_repair_later(plan_id=policy.plan_id, policy_id=policy.pk)  # issue 7: stored SLA clocks
     return target
 
 
@@ -210,9 +215,11 @@ def sla_target_update(
         target.save(update_fields=changed)
     if escalation_steps is not None:
         escalation_ladder_replace(target=target, steps=escalation_steps)
+    clocks_repair_later(plan_id=target.policy.plan_id, policy_id=target.policy_id)  # issue 7
     return target
 
 
 @transaction.atomic
 def sla_target_delete(*, target: SlaTarget) -> None:
+    clocks_repair_later(plan_id=target.policy.plan_id, policy_id=target.policy_id)  # issue 7
     target.delete()

@@ -1,0 +1,283 @@
+"""Reads for support requests: the scoped list, the hand-off trace with holding times in business time,
+per-party/per-level totals, a clock's figures, and the description a viewer may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from models_catalog.models import Party, SupportLevel
+from operations.business_time import BusinessCalendar
+from operations.engine import engine_for
+from operations.models import (
+    RequestEvent,
+    RequestEventKind,
+    ServiceCalendar,
+    SlaClock,
+    SupportRequest,
+)
+from supportplan.access import is_api_key, is_partner
+from supportplan.models import Membership, SupportPlan
+
+__all__ = [
+    "ANONYMISED_PLACEHOLDER",
+    "TraceEntry",
+    "clock_figures",
+    "holder_totals",
+    "request_trace",
+    "request_visible_description",
+    "requests_for",
+]
+
+ANONYMISED_PLACEHOLDER = "(Description withheld: your organisation may see anonymised data only.)"
+FINAL_STATUSES = {"resolved", "closed", "cancelled"}
+HANDOFF_KINDS = {RequestEventKind.CREATED, RequestEventKind.HANDED_OFF, RequestEventKind.ESCALATED}
+
+
+def requests_for(*, user: Any, plan: SupportPlan | None = None) -> QuerySet[SupportRequest]:
+    """The requests ``user`` may see (a partner: the ones its organisation holds or held)."""
+    requests = SupportRequest.objects.for_user(user)
+    if plan is not None:
+        requests = requests.filter(plan=plan)
+    return requests.select_related("priority", "current_level", "current_party", "plan")
+
+
+def _viewer_party(request: SupportRequest, user: Any) -> Party | None:
+    if user is None or is_api_key(user) or not getattr(user, "is_authenticated", False):
+        return None
+    if not is_partner(user, request.plan):
+        return None
+    organisation_id = (
+        Membership.objects.filter(plan_id=request.plan_id, user=user)
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
+    return Party.objects.filter(pk=organisation_id).first() if organisation_id else None
+
+
+def request_visible_description(request: SupportRequest, user: Any) -> str:
+    """The description as ``user`` may read it: the anonymised one for a partner whose organisation
+    may see anonymised data only (a placeholder when none was given), the full one otherwise."""
+    if user is not None and not is_api_key(user) and is_partner(user, request.plan):
+        party = _viewer_party(request, user)
+        if party is None or party.anonymised_data_only:
+            return request.description_anonymised or ANONYMISED_PLACEHOLDER
+    return request.description
+
+
+# --- The trace -----------------------------------------------------------------------------------
+@dataclass
+class TraceEntry:
+    """One hand-off: who took the request at ``at`` and how long they held it (business seconds on
+    ``calendar_name``; wall seconds when no calendar applies), up to ``until`` (None = still holding).
+    Periods while the request was resolved, closed or cancelled are not held by anyone."""
+
+    at: datetime
+    kind: str
+    level: SupportLevel | None
+    party: Party | None
+    reference_system: str
+    reference: str
+    actor: str
+    body: str
+    until: datetime | None
+    held_seconds: int
+    wall_seconds: int
+    calendar_name: str
+    periods: list[tuple[datetime, datetime | None]]
+
+    @property
+    def level_label(self) -> str:
+        return f"L{self.level.number} {self.level.name}" if self.level else ""
+
+    @property
+    def held(self) -> timedelta:
+        return timedelta(seconds=self.held_seconds)
+
+
+def _request_calendar(request: SupportRequest) -> ServiceCalendar | None:
+    clock = (
+        SlaClock.objects.filter(request=request, level__isnull=True, metric="resolution")
+        .select_related("calendar")
+        .order_by("-cycle")
+        .first()
+    )
+    if clock is not None:
+        return clock.calendar
+    if request.location_id:
+        calendar = ServiceCalendar.objects.filter(locations=request.location_id).first()
+        if calendar is not None:
+            return calendar
+    return None
+
+
+def request_trace(
+    request: SupportRequest, *, viewer: Any = None, now: datetime | None = None
+) -> list[TraceEntry]:
+    """The request's hand-offs in order (creation first), each with the holder's level, party and
+    reference and how long they held it in business time — on the party's own calendar when it has
+    one, else the request's SLA calendar. A partner viewer does not see the entries' bodies."""
+    now = now or timezone.now()
+    events = list(
+        RequestEvent.objects.filter(request=request)
+        .select_related("level", "party")
+        .order_by("occurred_at", "sequence", "id")
+    )
+    hide_bodies = viewer is not None and not is_api_key(viewer) and is_partner(viewer, request.plan)
+    entries: list[TraceEntry] = []
+    level: SupportLevel | None = None
+    party: Party | None = None
+    status = "new"
+    open_since: datetime | None = None  # the current holder's running period
+
+    def close(at: datetime) -> None:
+        nonlocal open_since
+        if entries and open_since is not None:
+            entries[-1].periods.append((open_since, at))
+        open_since = None
+
+    for event in events:
+        at = event.occurred_at
+        if event.kind in HANDOFF_KINDS and (
+            event.kind == RequestEventKind.CREATED or event.level_id is not None or event.party_id is not None
+        ):
+            close(at)
+            if event.level_id is not None or event.kind == RequestEventKind.CREATED:
+                level = event.level
+                party = event.party if event.party_id is not None else None
+            elif event.party_id is not None:
+                party = event.party
+            if event.kind == RequestEventKind.CREATED:
+                status = event.status or status
+            entries.append(
+                TraceEntry(
+                    at=at,
+                    kind=event.kind,
+                    level=level,
+                    party=party,
+                    reference_system=event.reference_system,
+                    reference=event.reference,
+                    actor=event.actor_name,
+                    body="" if hide_bodies else event.body,
+                    until=None,
+                    held_seconds=0,
+                    wall_seconds=0,
+                    calendar_name="",
+                    periods=[],
+                )
+            )
+            if status not in FINAL_STATUSES:
+                open_since = at
+            continue
+        if event.kind in (RequestEventKind.STATUS_CHANGED, RequestEventKind.REOPENED) and event.status:
+            was_final = status in FINAL_STATUSES
+            status = (
+                event.status
+                if event.kind == RequestEventKind.STATUS_CHANGED
+                else (event.status or "in_progress")
+            )
+            if status in FINAL_STATUSES and not was_final:
+                close(at)
+            elif status not in FINAL_STATUSES and was_final:
+                open_since = at
+        elif event.kind == RequestEventKind.REOPENED and status in FINAL_STATUSES:
+            status, open_since = "in_progress", at
+    if entries and open_since is not None:
+        entries[-1].periods.append((open_since, None))
+    for index, entry in enumerate(entries):
+        entry.until = entries[index + 1].at if index + 1 < len(entries) else None
+    _measure(request, entries, now=now)
+    return entries
+
+
+def _measure(request: SupportRequest, entries: list[TraceEntry], *, now: datetime) -> None:
+    fallback = _request_calendar(request)
+    party_ids = {entry.party.pk for entry in entries if entry.party is not None}
+    party_calendars: dict[int, ServiceCalendar] = {}
+    for calendar in ServiceCalendar.objects.filter(parties__in=party_ids).prefetch_related("parties"):
+        for party in calendar.parties.all():
+            party_calendars.setdefault(party.pk, calendar)
+    for entry in entries:
+        calendar = party_calendars.get(entry.party.pk) if entry.party is not None else None
+        calendar = calendar or fallback
+        engine: BusinessCalendar | None = engine_for(calendar) if calendar is not None else None
+        entry.calendar_name = calendar.name if calendar is not None else ""
+        held = wall = timedelta()
+        for start, end in entry.periods:
+            end = end or max(now, start)
+            wall += end - start
+            held += engine.elapsed(start, end) if engine is not None else end - start
+        entry.held_seconds, entry.wall_seconds = int(held.total_seconds()), int(wall.total_seconds())
+
+
+def holder_totals(request: SupportRequest, *, now: datetime | None = None) -> dict:
+    """Time the request was held per party and per level (business seconds, as in the trace):
+    ``{"parties": [{"party", "name", "seconds"}], "levels": [{"level", "name", "seconds"}]}``,
+    largest first."""
+    parties: dict[Any, dict] = {}
+    levels: dict[Any, dict] = {}
+    for entry in request_trace(request, now=now):
+        party_key = entry.party.pk if entry.party else None
+        row = parties.setdefault(
+            party_key,
+            {"party": entry.party, "name": entry.party.name if entry.party else "Unassigned", "seconds": 0},
+        )
+        row["seconds"] += entry.held_seconds
+        level_key = entry.level.pk if entry.level else None
+        row = levels.setdefault(
+            level_key, {"level": entry.level, "name": entry.level_label or "No level", "seconds": 0}
+        )
+        row["seconds"] += entry.held_seconds
+    return {
+        "parties": sorted(parties.values(), key=lambda r: -r["seconds"]),
+        "levels": sorted(levels.values(), key=lambda r: -r["seconds"]),
+    }
+
+
+# --- A clock's figures ---------------------------------------------------------------------------
+def _pair(value: datetime | None, zone) -> dict | None:
+    if value is None:
+        return None
+    return {"utc": value.astimezone(UTC), "local": value.astimezone(zone)}
+
+
+def clock_figures(clock: SlaClock, *, now: datetime | None = None) -> dict:
+    """What a clock means at ``now``: state (running / paused / met / breached / cancelled), elapsed
+    and remaining business seconds (remaining negative once breached), percent of the target used,
+    and its instants (warn, breach, next step, breached) in UTC and in the calendar's local zone."""
+    now = now or timezone.now()
+    calendar = clock.calendar
+    engine = engine_for(calendar)
+    elapsed = clock.elapsed_seconds
+    live = clock.stopped_at is None and clock.paused_since is None and clock.state in ("running", "breached")
+    if live and now > clock.computed_at:
+        elapsed += int(engine.elapsed(clock.computed_at, now).total_seconds())
+    state = clock.state
+    if live and clock.breach_at is not None and clock.breach_at <= now:
+        state = "breached"
+    remaining = clock.target_seconds - elapsed
+    zone = engine.tz
+    return {
+        "id": clock.pk,
+        "metric": clock.metric,
+        "level": clock.level_id,
+        "cycle": clock.cycle,
+        "state": state,
+        "target_seconds": clock.target_seconds,
+        "elapsed_seconds": elapsed,
+        "remaining_seconds": remaining,
+        "percent": round(100 * elapsed / clock.target_seconds, 1) if clock.target_seconds else 0.0,
+        "paused_seconds": clock.paused_seconds,
+        "started_at": _pair(clock.started_at, zone),
+        "stopped_at": _pair(clock.stopped_at, zone),
+        "warn_at": _pair(clock.warn_at, zone),
+        "breach_at": _pair(clock.breach_at, zone),
+        "breached_at": _pair(clock.breached_at, zone),
+        "next_step_at": _pair(clock.next_step_at, zone),
+        "calendar": calendar.name,
+        "timezone": calendar.timezone,
+    }

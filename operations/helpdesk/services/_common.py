@@ -1,0 +1,235 @@
+"""Shared by the helpdesk services: limits, field names, parsing of helpdesk values into our
+models (field errors as ``ValidationError({field: message})``), and the request lock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from models_catalog.models import Party, SupportLevel
+from operations.models import (
+    Priority,
+    RequestEvent,
+    RequestEventKind,
+    StatusMapping,
+    SupportRequest,
+)
+from operations.statuses import RequestStatus
+from supportplan.access import is_api_key
+from supportplan.models import ApiKey, SupportPlan
+
+#: Helpdesk timestamps may run ahead of ours by clock skew, not by more than a day.
+MAX_FUTURE = timedelta(days=1)
+OPEN_STATUSES = ("new", "assigned", "in_progress", "awaiting_customer", "awaiting_vendor")
+EVENT_KINDS = {
+    RequestEventKind.STATUS_CHANGED,
+    RequestEventKind.PRIORITY_CHANGED,
+    RequestEventKind.HANDED_OFF,
+    RequestEventKind.PUBLIC_UPDATE,
+    RequestEventKind.REOPENED,
+    RequestEventKind.COMMENT,
+}
+REQUEST_FIELDS = {
+    "title",
+    "description",
+    "description_anonymised",
+    "request_type",
+    "impact",
+    "urgency",
+    "priority",
+    "status",
+    "level",
+    "party",
+    "scope_item",
+    "location",
+    "reported_at",
+    "occurred_at",
+    "source_system",
+    "source_id",
+    "references",
+    "actor_name",
+    "needed_hypercare_resources",
+    "has_action_plan",
+}
+EVENT_FIELDS = {
+    "kind",
+    "occurred_at",
+    "status",
+    "priority",
+    "impact",
+    "urgency",
+    "level",
+    "party",
+    "reference_system",
+    "reference",
+    "body",
+    "actor_name",
+    "source_event_id",
+}
+CLOCK_FIELDS = [
+    "metric",
+    "level",
+    "party",
+    "calendar",
+    "target_seconds",
+    "started_at",
+    "stopped_at",
+    "state",
+    "elapsed_seconds",
+    "paused_seconds",
+    "paused_since",
+    "warn_at",
+    "breach_at",
+    "breached_at",
+    "next_step_at",
+    "next_step",
+    "next_step_repeat",
+    "computed_at",
+]
+
+
+def step_event_key(*, clock_id: int, step_id: int, repeat: int) -> str:
+    """The outbox event key of one ladder step × repeat of one clock (also the escalated event's id)."""
+    return f"clock:{clock_id}:step:{step_id}:{repeat}"
+
+
+# --- Parsing and lookups -------------------------------------------------------------------------
+def _errors_raise(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _instant(value: Any, field: str, *, now: datetime) -> datetime:
+    """An aware UTC datetime from a datetime or an ISO 8601 string; naive or > 1 day ahead refused."""
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValidationError({field: f"“{value}” is not an ISO 8601 date and time."})
+        value = parsed
+    if not isinstance(value, datetime):
+        raise ValidationError({field: "Give an ISO 8601 date and time with its UTC offset."})
+    if timezone.is_naive(value):
+        raise ValidationError(
+            {field: "Give the UTC offset (e.g. 2027-04-01T09:30:00Z): naive times are refused."}
+        )
+    value = value.astimezone(UTC)
+    if value > now + MAX_FUTURE:
+        raise ValidationError({field: "This is more than a day in the future."})
+    if value.year < 1990:
+        raise ValidationError({field: "This is before 1990."})
+    return value
+
+
+def _priority(plan: SupportPlan, value: Any) -> Priority:
+    if isinstance(value, Priority):
+        if value.plan_id != plan.pk:
+            raise ValidationError({"priority": "Choose a priority of this plan."})
+        return value
+    priorities = list(Priority.objects.filter(plan=plan))
+    for priority in priorities:
+        if str(value).strip().lower() in (priority.code.lower(), str(priority.pk)):
+            return priority
+    known = ", ".join(priority.code for priority in priorities) or "none"
+    raise ValidationError({"priority": f"Unknown priority “{value}”. This plan has: {known}."})
+
+
+def _level(plan: SupportPlan, value: Any) -> SupportLevel:
+    if isinstance(value, SupportLevel):
+        if value.plan_id != plan.pk:
+            raise ValidationError({"level": "Choose a support level of this plan."})
+        return value
+    text = str(value).strip().upper().removeprefix("L")
+    level = None
+    if text.isdigit():
+        level = SupportLevel.objects.filter(plan=plan, number=int(text)).first()
+    if level is None:
+        numbers = ", ".join(
+            f"L{n}" for n in SupportLevel.objects.filter(plan=plan).values_list("number", flat=True)
+        )
+        raise ValidationError(
+            {"level": f"Unknown support level “{value}”. This plan has: {numbers or 'none'}."}
+        )
+    return level
+
+
+def _party(plan: SupportPlan, value: Any) -> Party:
+    if isinstance(value, Party):
+        if value.plan_id != plan.pk:
+            raise ValidationError({"party": "Choose a party of this plan."})
+        return value
+    parties = Party.objects.filter(plan=plan)
+    party = None
+    if isinstance(value, int) or str(value).isdigit():
+        party = parties.filter(pk=int(value)).first()
+    if party is None:
+        party = parties.filter(name__iexact=str(value).strip()).first()
+    if party is None:
+        raise ValidationError({"party": f"Unknown party “{value}”."})
+    return party
+
+
+def _owned(model, plan: SupportPlan, value: Any, field: str):
+    if isinstance(value, model):
+        if value.plan_id != plan.pk:
+            raise ValidationError({field: "Choose one of this plan."})
+        return value
+    try:
+        return model.objects.get(plan=plan, pk=int(value))
+    except (model.DoesNotExist, TypeError, ValueError):
+        raise ValidationError({field: f"Unknown {field.replace('_', ' ')} “{value}”."}) from None
+
+
+def _choice(value: Any, field: str, choices) -> str:
+    if value not in choices.values:
+        raise ValidationError({field: f"“{value}” is not one of: {', '.join(choices.values)}."})
+    return value
+
+
+def _status(plan: SupportPlan, api_key: ApiKey | None, value: Any) -> tuple[str, str, str]:
+    """(our status, the helpdesk's name, clock effect) for a status name; unknown → 400 listing known."""
+    text = str(value).strip()
+    mappings = {}
+    if api_key is not None:
+        mappings = {m.external_status.lower(): m for m in StatusMapping.objects.filter(api_key=api_key)}
+    mapping = mappings.get(text.lower())
+    if mapping is not None:
+        return mapping.status, text, mapping.clock_effect
+    if text in RequestStatus.values:
+        return text, "", ""
+    known = sorted({m.external_status for m in mappings.values()}) + list(RequestStatus.values)
+    raise ValidationError({"status": f"Unknown status “{text}”. Known statuses: {', '.join(known)}."})
+
+
+def _actor(principal: Any, api_key: ApiKey | None) -> tuple[Any, ApiKey | None]:
+    """(user, api key) to record on an event."""
+    if is_api_key(principal):
+        return None, api_key or principal.api_key
+    user = principal if getattr(principal, "is_authenticated", False) else None
+    return user, api_key
+
+
+def _sole_party(level: SupportLevel | None) -> Party | None:
+    if level is None:
+        return None
+    parties = list(level.parties.all()[:2])
+    return parties[0] if len(parties) == 1 else None
+
+
+def _next_sequence(request: SupportRequest) -> int:
+    return (RequestEvent.objects.filter(request=request).aggregate(top=Max("sequence"))["top"] or 0) + 1
+
+
+def _lock(request: SupportRequest) -> SupportRequest:
+    return (
+        SupportRequest.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("plan", "location", "policy")
+        .get(pk=request.pk)
+    )

@@ -1,0 +1,510 @@
+"""The SLA clocks stored from the event log: the recompute (``replay`` in, rows out), the repair
+after configuration changes, and the breach sweep's side (escalations, ladder advance)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from models_catalog.models import SupportLevel
+from operations.engine import engine_for
+from operations.helpdesk.replay import (
+    EventFacts,
+    PolicyFacts,
+    ReplayResult,
+    StepFacts,
+    TargetFacts,
+    replay,
+)
+from operations.helpdesk.services._common import (
+    CLOCK_FIELDS,
+    OPEN_STATUSES,
+    _lock,
+    _next_sequence,
+    _sole_party,
+    step_event_key,
+)
+from operations.models import (
+    EscalationAction,
+    EscalationStep,
+    Notification,
+    Priority,
+    RequestEvent,
+    RequestEventKind,
+    ServiceCalendar,
+    SlaClock,
+    SlaPolicy,
+    SlaTarget,
+    SupportRequest,
+    WebhookDelivery,
+)
+from operations.selectors import phase_on, policy_in_force
+from supportplan.models import SupportPlan
+
+logger = logging.getLogger(__name__)
+
+
+# --- Recompute -----------------------------------------------------------------------------------
+def _policy_day(request: SupportRequest):
+    zone = UTC
+    if request.location_id:
+        try:
+            zone = ZoneInfo(request.location.timezone)
+        except (KeyError, ValueError):
+            zone = UTC
+    return request.reported_at.astimezone(zone).date()
+
+
+def _target_facts(policy: SlaPolicy | None) -> tuple[list[TargetFacts], dict[int, _CalendarVersion]]:
+    """The policy's targets with their ladders, and the calendars they run on (one plain query:
+    this runs for every event)."""
+    if policy is None:
+        return [], {}
+    rows = (
+        SlaTarget.objects.filter(policy=policy)
+        .order_by("id", "escalation_steps__position", "escalation_steps__id")
+        .values_list(
+            "id",
+            "priority_id",
+            "metric",
+            "minutes",
+            "calendar_id",
+            "calendar__updated_at",
+            "request_type",
+            "support_level_id",
+            "escalation_steps__id",
+            "escalation_steps__position",
+            "escalation_steps__trigger",
+            "escalation_steps__percent",
+            "escalation_steps__minutes_after_breach",
+            "escalation_steps__repeat_every_minutes",
+            "escalation_steps__max_repeats",
+        )
+    )
+    heads: dict[int, tuple] = {}
+    steps: dict[int, list[StepFacts]] = {}
+    calendars: dict[int, _CalendarVersion] = {}
+    for row in rows:
+        heads.setdefault(row[0], row[:8])
+        calendars[row[4]] = _CalendarVersion(row[4], row[5])
+        if row[8] is not None:
+            steps.setdefault(row[0], []).append(StepFacts(*row[8:]))
+    facts = [
+        TargetFacts(
+            id=target_id,
+            priority_id=priority_id,
+            metric=metric,
+            seconds=minutes * 60,
+            calendar_id=calendar_id,
+            request_type=request_type,
+            level_id=level_id,
+            steps=tuple(steps.get(target_id, ())),
+        )
+        for (
+            target_id,
+            priority_id,
+            metric,
+            minutes,
+            calendar_id,
+            _,
+            request_type,
+            level_id,
+        ) in heads.values()
+    ]
+    return facts, calendars
+
+
+@dataclass(frozen=True)
+class _CalendarVersion:
+    """What ``engine_for`` keys its cache by: a calendar's id and ``updated_at``."""
+
+    pk: int
+    updated_at: datetime
+
+
+def _event_rows(request: SupportRequest) -> tuple[list[EventFacts], set[str]]:
+    """The request's events as facts, and the source event ids in use (one query)."""
+    rows = RequestEvent.objects.filter(request=request).values_list(
+        "id",
+        "sequence",
+        "kind",
+        "occurred_at",
+        "status",
+        "clock_effect",
+        "priority_id",
+        "level_id",
+        "party_id",
+        "source_event_id",
+    )
+    facts, source_ids = [], set()
+    for row in rows:
+        facts.append(EventFacts(*row[1:4], *row[4:9], id=row[0]))
+        if row[9]:
+            source_ids.add(row[9])
+    return facts, source_ids
+
+
+def _facts_of(event: RequestEvent) -> EventFacts:
+    return EventFacts(
+        id=event.pk,
+        sequence=event.sequence,
+        kind=event.kind,
+        occurred_at=event.occurred_at,
+        status=event.status,
+        clock_effect=event.clock_effect,
+        priority_id=event.priority_id,
+        level_id=event.level_id,
+        party_id=event.party_id,
+    )
+
+
+def _done_keys(
+    request: SupportRequest, clocks: Iterable[SlaClock], targets: list[TargetFacts], source_ids: set[str]
+) -> dict[tuple[int, int], set[tuple[int, int]]]:
+    """Ladder entries already acted on per (target, cycle): their outbox rows (notices, webhooks) or
+    escalation events carry the entry's key."""
+    steps = {target.id: target.steps for target in targets}
+    candidates: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
+    for clock in clocks:
+        for step in steps.get(clock.target_id, ()):
+            repeats = step.max_repeats if step.repeat_every_minutes else 0
+            for repeat in range(repeats + 1):
+                key = step_event_key(clock_id=clock.pk, step_id=step.id, repeat=repeat)
+                candidates[key] = ((clock.target_id, clock.cycle), (step.id, repeat))
+    done: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    if not candidates:
+        return done
+    keys = list(candidates)
+    notified = (
+        Notification.objects.filter(plan_id=request.plan_id, event_key__in=keys)
+        .order_by()
+        .values_list("event_key")
+    )
+    delivered = (
+        WebhookDelivery.objects.filter(plan_id=request.plan_id, event_key__in=keys)
+        .order_by()
+        .values_list("event_key")
+    )
+    found = {row[0] for row in notified.union(delivered)} | (source_ids & set(candidates))
+    for key in found:
+        clock_key, entry = candidates[key]
+        done.setdefault(clock_key, set()).add(entry)
+    return done
+
+
+@dataclass
+class _Computed:
+    request: SupportRequest
+    policy: SlaPolicy | None
+    result: ReplayResult
+    existing: dict[tuple[int, int], SlaClock]
+
+
+def _compute(
+    request: SupportRequest,
+    *,
+    now: datetime,
+    extra_done: dict | None = None,
+    markers: dict | None = None,
+    events: list[EventFacts] | None = None,
+    source_ids: set[str] | None = None,
+    keep_policy: bool = False,
+) -> _Computed:
+    """Replays the request. Steps count as done by their keys in the outbox and the event log only
+    (so the result is a function of the events, whatever order they came in); ``extra_done`` and
+    ``markers`` are the sweep's (``clock_step_advance``)."""
+    if events is None or source_ids is None:
+        events, source_ids = _event_rows(request)
+    if keep_policy and request.policy_id is not None:
+        policy = request.policy  # fixed at creation; configuration changes re-evaluate it (repair)
+    else:
+        policy = policy_in_force(plan=request.plan, day=_policy_day(request))
+    targets, calendars = _target_facts(policy)
+    existing = {(clock.target_id, clock.cycle): clock for clock in SlaClock.objects.filter(request=request)}
+    done = _done_keys(request, existing.values(), targets, source_ids)
+    for key, entries in (extra_done or {}).items():
+        done.setdefault(key, set()).update(entries)
+    facts = None
+    if policy is not None:
+        facts = PolicyFacts(
+            pause_statuses=frozenset(policy.pause_statuses or ()),
+            vendor_wait_keeps_vendor_clock=policy.vendor_wait_keeps_vendor_clock,
+        )
+    result = replay(
+        events,
+        request_type=request.request_type,
+        policy=facts,
+        targets=targets,
+        engines={calendar_id: engine_for(calendar) for calendar_id, calendar in calendars.items()},
+        now=now,
+        done=done,
+        markers=markers,
+    )
+    return _Computed(request=request, policy=policy, result=result, existing=existing)
+
+
+def _clock_values(clock, now: datetime) -> dict[str, Any]:
+    return {
+        "metric": clock.metric,
+        "level_id": clock.level_id,
+        "party_id": clock.party_id,
+        "calendar_id": clock.calendar_id,
+        "target_seconds": clock.target_seconds,
+        "started_at": clock.started_at,
+        "stopped_at": clock.stopped_at,
+        "state": clock.state,
+        "elapsed_seconds": clock.elapsed_seconds,
+        "paused_seconds": clock.paused_seconds,
+        "paused_since": clock.paused_since,
+        "warn_at": clock.warn_at,
+        "breach_at": clock.breach_at,
+        "breached_at": clock.breached_at,
+        "next_step_at": clock.next_step_at,
+        "next_step_id": clock.next_step_id,
+        "next_step_repeat": clock.next_step_repeat,
+    }
+
+
+def _write(computed: _Computed, *, now: datetime) -> SupportRequest:
+    request, result = computed.request, computed.result
+    seen, to_update, to_create = set(), [], []
+    for clock in result.clocks:
+        values = _clock_values(clock, now)
+        stored = computed.existing.get(clock.key)
+        seen.add(clock.key)
+        if stored is None:
+            to_create.append(
+                SlaClock(
+                    plan_id=request.plan_id,
+                    request=request,
+                    target_id=clock.target_id,
+                    cycle=clock.cycle,
+                    computed_at=now,
+                    **values,
+                )
+            )
+            continue
+        # A running clock whose instants did not move keeps its stored (elapsed, computed_at) pair:
+        # it ran all along, so readers extrapolate from it (``clock_figures``) and no write is needed.
+        compared = [name for name in values if name != "elapsed_seconds" or not clock.is_live]
+        if any(getattr(stored, name) != values[name] for name in compared):
+            for name, value in values.items():
+                setattr(stored, name, value)
+            stored.computed_at = now
+            to_update.append(stored)
+    stale = [clock.pk for key, clock in computed.existing.items() if key not in seen]
+    if stale:
+        SlaClock.objects.filter(pk__in=stale).delete()
+    if to_update:
+        SlaClock.objects.bulk_update(to_update, CLOCK_FIELDS)
+    if to_create:
+        SlaClock.objects.bulk_create(to_create)
+    policy = computed.policy
+    columns = {
+        "status": result.status,
+        "priority_id": result.priority_id,
+        "current_level_id": result.level_id,
+        "current_party_id": result.party_id,
+        "first_response_at": result.first_response_at,
+        "last_public_update_at": result.last_public_update_at,
+        "resolved_at": result.resolved_at,
+        "closed_at": result.closed_at,
+        "phase": policy.phase if policy else phase_on(plan=request.plan, day=_policy_day(request)),
+        "policy_id": policy.pk if policy else None,
+        "sla_state": result.sla_state,
+        "next_breach_at": result.next_breach_at,
+        "event_count": result.event_count,
+        "updated_at": now,
+    }
+    SupportRequest.objects.filter(pk=request.pk).update(**columns)
+    for name, value in columns.items():
+        setattr(request, name, value)
+    return request
+
+
+def request_recompute(*, request: SupportRequest, now: datetime | None = None) -> SupportRequest:
+    """Replays the request's events and stores the derived columns and every clock (idempotent).
+
+    Locks the request row (serialising it with concurrent events); clocks of targets no longer in
+    force are removed, new ones created, changed ones updated in bulk. The policy is looked up again
+    (the one in force on the day the request was reported); ``event_record`` reuses the stored one,
+    since every configuration change repairs the open requests through here. ``now`` defaults to the
+    current time (aware UTC).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _recompute_locked(_lock(request), now=now)
+
+
+def _recompute_locked(
+    request: SupportRequest,
+    *,
+    now: datetime,
+    events: list[EventFacts] | None = None,
+    source_ids: set[str] | None = None,
+    keep_policy: bool = False,
+) -> SupportRequest:
+    computed = _compute(request, now=now, events=events, source_ids=source_ids, keep_policy=keep_policy)
+    return _write(computed, now=now)
+
+
+# --- Configuration changes ("repair") ------------------------------------------------------------
+def clocks_repair(
+    *,
+    plan: SupportPlan,
+    policy: SlaPolicy | None = None,
+    calendar: ServiceCalendar | None = None,
+    priority: Priority | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Recomputes the open requests a configuration change may affect; returns how many.
+
+    ``policy``: requests under it, or without a policy yet (a new policy may now apply);
+    ``calendar``: requests with a clock on it or under a policy with a target on it;
+    ``priority``: requests at that priority. None of them: every open request of the plan.
+    """
+    now = now or timezone.now()
+    requests = SupportRequest.objects.filter(plan=plan, status__in=OPEN_STATUSES)
+    if policy is not None:
+        requests = requests.filter(
+            Q(policy=policy) | Q(policy__isnull=True) | Q(reported_at__date__gte=policy.valid_from)
+        )
+    if calendar is not None:
+        requests = requests.filter(
+            Q(clocks__calendar=calendar)
+            | Q(policy__targets__calendar=calendar)
+            | Q(location__in=calendar.locations.all())
+        )
+    if priority is not None:
+        requests = requests.filter(priority=priority)
+    count = 0
+    for request in requests.distinct().order_by("pk").iterator():
+        request_recompute(request=request, now=now)
+        count += 1
+    return count
+
+
+# --- The sweep's side ----------------------------------------------------------------------------
+def _live_step_repeat(clock: SlaClock, step: EscalationStep) -> int:
+    return clock.next_step_repeat if clock.next_step_id == step.pk else 0
+
+
+@transaction.atomic
+def escalation_apply(*, clock: SlaClock, step: EscalationStep, now: datetime) -> RequestEvent | None:
+    """Acts on a raise-level or raise-priority step: an "escalated" event (the clock step's key is its
+    source event id, so it happens once) to the next level number / the next more urgent priority,
+    then the request is recomputed. None when there is nothing to do (notify steps, top level or
+    priority already, done before)."""
+    if step.action not in (EscalationAction.RAISE_LEVEL, EscalationAction.RAISE_PRIORITY):
+        return None
+    key = step_event_key(clock_id=clock.pk, step_id=step.pk, repeat=_live_step_repeat(clock, step))
+    request = SupportRequest.objects.select_related("current_level", "priority").get(pk=clock.request_id)
+    if RequestEvent.objects.filter(request=request, source_event_id=key).exists():
+        return None
+    event = RequestEvent(
+        plan_id=request.plan_id,
+        request=request,
+        kind=RequestEventKind.ESCALATED,
+        occurred_at=now,
+        source_event_id=key,
+        actor_name="SLA escalation ladder",
+    )
+    if step.action == EscalationAction.RAISE_LEVEL:
+        current = request.current_level.number if request.current_level else 0
+        level = (
+            SupportLevel.objects.filter(plan_id=request.plan_id, number__gt=current)
+            .order_by("number")
+            .first()
+        )
+        if level is None:
+            return None
+        event.level, event.party = level, _sole_party(level)
+        event.body = f"Raised to L{level.number} {level.name}: {clock.get_metric_display()} breached."
+    else:
+        if request.priority is None:
+            return None
+        priority = (
+            Priority.objects.filter(plan_id=request.plan_id, rank__lt=request.priority.rank)
+            .order_by("-rank")
+            .first()
+        )
+        if priority is None:
+            return None
+        event.priority = priority
+        event.body = f"Raised to {priority.code}: {clock.get_metric_display()} breached."
+    event.sequence = _next_sequence(request)
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        return None  # applied concurrently
+    try:
+        with transaction.atomic():
+            # Never wait for an event write's lock while the sweep holds clock rows: it may be
+            # waiting for ours. Recompute after our commit instead.
+            list(
+                SupportRequest.objects.select_for_update(no_key=True, nowait=True)
+                .filter(pk=request.pk)
+                .values("pk")
+            )
+            request_recompute(request=request, now=now)
+    except DatabaseError:
+        transaction.on_commit(lambda: request_recompute(request=request))
+    return event
+
+
+@transaction.atomic
+def clock_step_advance(*, clock: SlaClock, now: datetime) -> None:
+    """After the sweep acted on ``clock.next_step`` (× ``next_step_repeat``): stores the following
+    ladder entry (``next_step_at``/``next_step``/``next_step_repeat``), or nulls them when none is left
+    or the clock no longer runs. Only this clock's row is written (the sweep holds its lock)."""
+    request = SupportRequest.objects.get(pk=clock.request_id)
+    key = (clock.target_id, clock.cycle)
+    acted = {key: {(clock.next_step_id, clock.next_step_repeat)}} if clock.next_step_id else {}
+    # Everything before the step acted on was acted on too (a notice without recipients leaves no
+    # outbox row): the marker keeps the ladder moving forwards.
+    marker = {key: (clock.next_step_id, clock.next_step_repeat)} if clock.next_step_id else {}
+    computed = _compute(request, now=now, extra_done=acted, markers=marker)
+    fresh = next((c for c in computed.result.clocks if c.key == (clock.target_id, clock.cycle)), None)
+    values = {"next_step_at": None, "next_step_id": None, "next_step_repeat": 0}
+    if fresh is not None and fresh.is_live:
+        values = {
+            "next_step_at": fresh.next_step_at,
+            "next_step_id": fresh.next_step_id,
+            "next_step_repeat": fresh.next_step_repeat,
+        }
+    SlaClock.objects.filter(pk=clock.pk).update(**values)
+    for name, value in values.items():
+        setattr(clock, name, value)
+
+
+def clocks_repair_later(
+    *, plan_id: int, policy_id: int | None = None, calendar_id: int | None = None
+) -> None:
+    """Runs ``clocks_repair`` after the caller's transaction commits (the SLA and calendar services
+    call it on every change). Registered once per transaction and scope; a failure is logged, never
+    raised: the configuration change itself is stored."""
+    key = ("clocks_repair", plan_id, policy_id, calendar_id)
+    connection = transaction.get_connection()
+    if any(getattr(entry[1], "repair_key", None) == key for entry in connection.run_on_commit):
+        return
+
+    def run() -> None:
+        try:
+            plan = SupportPlan.objects.get(pk=plan_id)
+            policy = SlaPolicy.objects.filter(pk=policy_id).first() if policy_id else None
+            calendar = ServiceCalendar.objects.filter(pk=calendar_id).first() if calendar_id else None
+            clocks_repair(plan=plan, policy=policy, calendar=calendar)
+        except Exception:
+            logger.exception("Repairing the SLA clocks of plan %s failed.", plan_id)
+
+    run.repair_key = key
+    transaction.on_commit(run)

@@ -1,0 +1,144 @@
+"""External references of requests, and the integrations' status mappings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from models_catalog.models import Party
+from operations.helpdesk.services._common import _errors_raise
+from operations.models import (
+    ClockEffect,
+    RequestReference,
+    StatusMapping,
+    SupportRequest,
+)
+from operations.statuses import RequestStatus
+from supportplan.models import ApiKey, SupportPlan
+
+
+# --- References --------------------------------------------------------------------------------
+def _reference_party(plan: SupportPlan, system: str) -> Party | None:
+    """The party a reference system names (its name, helpdesk system or kind), when exactly one does."""
+    matches = list(
+        Party.objects.filter(plan=plan).filter(
+            Q(name__iexact=system) | Q(kind__iexact=system) | Q(helpdesk_system__iexact=system)
+        )[:2]
+    )
+    return matches[0] if len(matches) == 1 else None
+
+
+@transaction.atomic
+def reference_add(
+    *, request: SupportRequest, system: str, reference: str, party: Party | None = None
+) -> RequestReference:
+    """Adds (system, reference) to the request, checked against the party's reference pattern.
+
+    Unique per plan and system: the same reference on the same request is returned as it is; on
+    another request it is refused.
+    """
+    system, reference = (system or "").strip(), (reference or "").strip()
+    errors = {}
+    if not system:
+        errors["reference_system"] = "Name the system the reference belongs to."
+    if not reference:
+        errors["reference"] = "Give the reference."
+    elif len(reference) > 120 or len(system) > 60:
+        errors["reference"] = "References are at most 120 characters, systems 60."
+    _errors_raise(errors)
+    if party is not None and party.plan_id != request.plan_id:
+        raise ValidationError({"party": "Choose a party of this plan."})
+    checked = party or _reference_party(request.plan, system)
+    if checked is not None and not checked.reference_matches(reference):
+        raise ValidationError(
+            {
+                "reference": f"“{reference}” does not match {checked.name}'s reference pattern "
+                f"{checked.reference_pattern}."
+            }
+        )
+    existing = RequestReference.objects.filter(
+        plan_id=request.plan_id, system=system, reference=reference
+    ).first()
+    if existing is not None:
+        if existing.request_id != request.pk:
+            raise ValidationError(
+                {
+                    "reference": f"{system} reference {reference} already belongs to request "
+                    f"#{existing.request_id}."
+                }
+            )
+        return existing
+    made = RequestReference(
+        plan_id=request.plan_id, request=request, system=system, reference=reference, party=party
+    )
+    try:
+        with transaction.atomic():
+            made.save()
+    except IntegrityError:
+        raise ValidationError({"reference": f"{system} reference {reference} is already taken."}) from None
+    return made
+
+
+def request_by_reference(*, plan: SupportPlan, system: str, reference: str) -> SupportRequest | None:
+    """The plan's request known to ``system`` as ``reference`` (an external reference or the source id)."""
+    found = RequestReference.objects.filter(plan=plan, system__iexact=system, reference=reference).first()
+    if found is not None:
+        return SupportRequest.objects.get(pk=found.request_id)
+    return SupportRequest.objects.filter(plan=plan, source_system__iexact=system, source_id=reference).first()
+
+
+# --- Status mappings -----------------------------------------------------------------------------
+def _validate_mapping(mapping: StatusMapping) -> None:
+    errors = {}
+    mapping.external_status = (mapping.external_status or "").strip()
+    if not mapping.external_status:
+        errors["external_status"] = "Give the helpdesk's status name."
+    if mapping.status not in RequestStatus.values:
+        errors["status"] = f"Choose one of: {', '.join(RequestStatus.values)}."
+    if mapping.clock_effect not in ClockEffect.values:
+        errors["clock_effect"] = "Choose pause, resume or blank (the policy decides)."
+    _errors_raise(errors)
+    clash = StatusMapping.objects.filter(
+        api_key=mapping.api_key, external_status__iexact=mapping.external_status
+    )
+    if clash.exclude(pk=mapping.pk).exists():
+        raise ValidationError(
+            {"external_status": f"“{mapping.external_status}” is already mapped for this key."}
+        )
+    mapping.full_clean(validate_constraints=False)
+
+
+@transaction.atomic
+def status_mapping_create(
+    *, api_key: ApiKey, external_status: str, status: str, clock_effect: str = ""
+) -> StatusMapping:
+    mapping = StatusMapping(
+        plan_id=api_key.plan_id,
+        api_key=api_key,
+        external_status=external_status,
+        status=status,
+        clock_effect=clock_effect or "",
+    )
+    _validate_mapping(mapping)
+    mapping.save()
+    return mapping
+
+
+@transaction.atomic
+def status_mapping_update(*, mapping: StatusMapping, **fields: Any) -> StatusMapping:
+    unknown = set(fields) - {"external_status", "status", "clock_effect"}
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
+    for name, value in fields.items():
+        setattr(mapping, name, value if value is not None else "")
+    _validate_mapping(mapping)
+    mapping.save()
+    return mapping
+
+
+@transaction.atomic
+def status_mapping_delete(*, mapping: StatusMapping) -> None:
+    mapping.delete()

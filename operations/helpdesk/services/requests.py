@@ -1,0 +1,383 @@
+"""The upsert of requests and the helpdesk's events; both end in a recompute of the clocks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from models_catalog.models import Party, SupportLevel
+from operations.helpdesk.services._common import (
+    EVENT_FIELDS,
+    EVENT_KINDS,
+    REQUEST_FIELDS,
+    _actor,
+    _choice,
+    _errors_raise,
+    _instant,
+    _level,
+    _lock,
+    _next_sequence,
+    _owned,
+    _party,
+    _priority,
+    _sole_party,
+    _status,
+)
+from operations.helpdesk.services.clocks import _event_rows, _facts_of, _recompute_locked
+from operations.helpdesk.services.references import reference_add
+from operations.models import (
+    Impact,
+    Priority,
+    RequestEvent,
+    RequestEventKind,
+    RequestType,
+    SupportRequest,
+    Urgency,
+)
+from operations.selectors import priority_for
+from operations.statuses import RequestStatus
+from supportplan.models import ApiKey, Location, SupportPlan
+
+
+# --- The upsert ----------------------------------------------------------------------------------
+@dataclass
+class _Parsed:
+    fields: dict[str, Any]
+    status: tuple[str, str, str] | None = None
+    priority: Priority | None = None
+    level: SupportLevel | None = None
+    party: Party | None = None
+    occurred_at: datetime | None = None
+    references: list[tuple[str, str, Party | None]] | None = None
+
+
+def _parse_request(plan: SupportPlan, data: dict, api_key: ApiKey | None, *, now: datetime) -> _Parsed:
+    unknown = set(data) - REQUEST_FIELDS
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
+    parsed = _Parsed(fields={})
+    errors: dict[str, str] = {}
+
+    def attempt(name: str, parse):
+        try:
+            return parse()
+        except ValidationError as error:
+            for field_name, messages in error.message_dict.items():
+                errors.setdefault(field_name, messages[0])
+            return None
+
+    for name in (
+        "title",
+        "description",
+        "description_anonymised",
+        "source_system",
+        "source_id",
+        "actor_name",
+    ):
+        if name in data:
+            value = data[name]
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                errors[name] = "Give text."
+            else:
+                parsed.fields[name] = value.strip() if name != "description" else value
+    for name in ("needed_hypercare_resources", "has_action_plan"):
+        if name in data:
+            if not isinstance(data[name], bool):
+                errors[name] = "Give true or false."
+            else:
+                parsed.fields[name] = data[name]
+    if data.get("request_type") not in (None, ""):
+        parsed.fields["request_type"] = attempt(
+            "request_type", lambda: _choice(data["request_type"], "request_type", RequestType)
+        )
+    for name, choices in (("impact", Impact), ("urgency", Urgency)):
+        if data.get(name) not in (None, ""):
+            parsed.fields[name] = attempt(name, lambda n=name, c=choices: _choice(data[n], n, c))
+    if data.get("priority") not in (None, ""):
+        parsed.priority = attempt("priority", lambda: _priority(plan, data["priority"]))
+    if data.get("status") not in (None, ""):
+        parsed.status = attempt("status", lambda: _status(plan, api_key, data["status"]))
+    if data.get("level") not in (None, ""):
+        parsed.level = attempt("level", lambda: _level(plan, data["level"]))
+    if data.get("party") not in (None, ""):
+        parsed.party = attempt("party", lambda: _party(plan, data["party"]))
+    if data.get("scope_item") not in (None, ""):
+        from scope.models import ScopeItem
+
+        parsed.fields["scope_item"] = attempt(
+            "scope_item", lambda: _owned(ScopeItem, plan, data["scope_item"], "scope_item")
+        )
+    if data.get("location") not in (None, ""):
+        parsed.fields["location"] = attempt(
+            "location", lambda: _owned(Location, plan, data["location"], "location")
+        )
+    if data.get("reported_at") not in (None, ""):
+        parsed.fields["reported_at"] = attempt(
+            "reported_at", lambda: _instant(data["reported_at"], "reported_at", now=now)
+        )
+    if data.get("occurred_at") not in (None, ""):
+        parsed.occurred_at = attempt(
+            "occurred_at", lambda: _instant(data["occurred_at"], "occurred_at", now=now)
+        )
+    if "references" in data and data["references"] is not None:
+        refs = data["references"]
+        if not isinstance(refs, list) or not all(isinstance(item, dict) for item in refs):
+            errors["references"] = 'Give a list of {"system": …, "reference": …} objects.'
+        else:
+            parsed.references = []
+            for item in refs:
+                party = (
+                    attempt("references", lambda i=item: _party(plan, i["party"]))
+                    if item.get("party")
+                    else None
+                )
+                parsed.references.append(
+                    (str(item.get("system") or ""), str(item.get("reference") or ""), party)
+                )
+    if "impact" in parsed.fields and "urgency" in parsed.fields and parsed.priority is None and not errors:
+        parsed.priority = priority_for(
+            plan=plan, impact=parsed.fields["impact"], urgency=parsed.fields["urgency"]
+        )
+        if parsed.priority is None:
+            errors["urgency"] = "The plan's priority matrix has no priority for this impact and urgency."
+    if parsed.level is not None and parsed.party is None:
+        parsed.party = _sole_party(parsed.level)
+    _errors_raise(errors)
+    return parsed
+
+
+@transaction.atomic
+def request_upsert(
+    *, plan: SupportPlan, principal: Any, data: dict, api_key: ApiKey | None = None
+) -> tuple[SupportRequest, bool]:
+    """Creates the request, or updates the one with the same (``source_system``, ``source_id``).
+
+    ``data`` (values as JSON gives them, or model instances): title (required to create), description,
+    description_anonymised, request_type, impact, urgency, priority (code; else impact × urgency via
+    the matrix), status (ours or the key's mapped name), level (number, "L3"), party (id or name),
+    scope_item, location (ids), reported_at (ISO 8601 with offset; default now), source_system,
+    source_id, references ([{system, reference, party?}]), actor_name, and for an update occurred_at
+    (when the helpdesk changed it; default now). Creating writes the "created" event; an update that
+    changes status, priority or holder writes the matching events. Returns (request, created).
+    """
+    now = timezone.now()
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": "Send a JSON object."})
+    user, key = _actor(principal, api_key)
+    parsed = _parse_request(plan, data, key, now=now)
+    fields = parsed.fields
+    if fields.get("source_id") and not fields.get("source_system"):
+        fields["source_system"] = (
+            re.sub(r"[^a-z0-9]+", "-", key.name.lower()).strip("-")[:60] if key else "manual"
+        )
+    existing = None
+    if fields.get("source_id"):
+        existing = (
+            SupportRequest.objects.select_for_update(no_key=True)
+            .filter(plan=plan, source_system=fields["source_system"], source_id=fields["source_id"])
+            .first()
+        )
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return _request_create(plan=plan, parsed=parsed, user=user, key=key, now=now), True
+        except IntegrityError:
+            # A concurrent upsert created it first: update that one.
+            existing = (
+                SupportRequest.objects.select_for_update(no_key=True)
+                .filter(plan=plan, source_system=fields["source_system"], source_id=fields["source_id"])
+                .first()
+            )
+            if existing is None:
+                raise
+    return _request_update(request=existing, parsed=parsed, user=user, key=key, now=now), False
+
+
+def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest:
+    fields = parsed.fields
+    if not fields.get("title"):
+        raise ValidationError({"title": "Give the request a title."})
+    status, external, effect = parsed.status or (RequestStatus.NEW, "", "")
+    request = SupportRequest(plan=plan, source_key=key, **fields)
+    request.reported_at = fields.get("reported_at") or now
+    request.status, request.priority = status, parsed.priority
+    request.current_level, request.current_party = parsed.level, parsed.party
+    request.full_clean(validate_constraints=False)
+    request.save()
+    created_event = RequestEvent.objects.create(
+        plan=plan,
+        request=request,
+        sequence=1,
+        kind=RequestEventKind.CREATED,
+        occurred_at=request.reported_at,
+        status=status,
+        external_status=external,
+        clock_effect=effect,
+        priority=parsed.priority,
+        impact=request.impact,
+        urgency=request.urgency,
+        level=parsed.level,
+        party=parsed.party,
+        actor_name=fields.get("actor_name", ""),
+        api_key=key,
+        user=user,
+    )
+    for system, reference, party in parsed.references or []:
+        reference_add(request=request, system=system, reference=reference, party=party)
+    return _recompute_locked(request, now=now, events=[_facts_of(created_event)], source_ids=set())
+
+
+def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now) -> SupportRequest:
+    fields = dict(parsed.fields)
+    fields.pop("source_system", None)
+    fields.pop("source_id", None)
+    if "title" in fields and not fields["title"]:
+        raise ValidationError({"title": "Give the request a title."})
+    at = parsed.occurred_at or now
+    sequence = _next_sequence(request)
+    common = {"plan_id": request.plan_id, "request": request, "occurred_at": at, "api_key": key, "user": user}
+    common["actor_name"] = fields.pop("actor_name", "")
+    new_events = []
+    if parsed.status is not None and parsed.status[0] != request.status:
+        status, external, effect = parsed.status
+        new_events.append(
+            RequestEvent(
+                kind=RequestEventKind.STATUS_CHANGED,
+                status=status,
+                external_status=external,
+                clock_effect=effect,
+                **common,
+            )
+        )
+    if parsed.priority is not None and parsed.priority.pk != request.priority_id:
+        new_events.append(
+            RequestEvent(
+                kind=RequestEventKind.PRIORITY_CHANGED,
+                priority=parsed.priority,
+                impact=fields.get("impact", ""),
+                urgency=fields.get("urgency", ""),
+                **common,
+            )
+        )
+    moved_level = parsed.level is not None and parsed.level.pk != request.current_level_id
+    moved_party = parsed.party is not None and parsed.party.pk != request.current_party_id
+    if moved_level or moved_party:
+        new_events.append(
+            RequestEvent(kind=RequestEventKind.HANDED_OFF, level=parsed.level, party=parsed.party, **common)
+        )
+    fields.pop("reported_at", None)  # the creation instant is the "created" event's: it does not move
+    for name, value in fields.items():
+        setattr(request, name, value)
+    request.full_clean(validate_constraints=False)
+    if fields:
+        request.save(update_fields=[*fields, "updated_at"])
+    for offset, event in enumerate(new_events):
+        event.sequence = sequence + offset
+    RequestEvent.objects.bulk_create(new_events)
+    for system, reference, party in parsed.references or []:
+        reference_add(request=request, system=system, reference=reference, party=party)
+    return _recompute_locked(request, now=now)
+
+
+# --- Events --------------------------------------------------------------------------------------
+@transaction.atomic
+def event_record(
+    *, request: SupportRequest, principal: Any, data: dict, api_key: ApiKey | None = None
+) -> RequestEvent:
+    """Stores one helpdesk event and recomputes the request and its clocks.
+
+    ``data``: kind (status_changed, priority_changed, handed_off, public_update, reopened, comment),
+    occurred_at (ISO 8601 with offset, at most a day ahead; required), status (ours or the key's mapped
+    name), priority (code) or impact + urgency, level (number) and/or party (id or name) with
+    reference_system + reference (pattern-checked, added to the request's references), body,
+    actor_name, source_event_id (the helpdesk's event id: sending it again returns the stored event).
+    """
+    now = timezone.now()
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": "Send a JSON object."})
+    unknown = set(data) - EVENT_FIELDS
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
+    plan = request.plan
+    kind = data.get("kind")
+    if kind not in EVENT_KINDS:
+        raise ValidationError({"kind": f"Choose one of: {', '.join(sorted(EVENT_KINDS))}."})
+    if data.get("occurred_at") in (None, ""):
+        raise ValidationError({"occurred_at": "Say when it happened (ISO 8601 with offset)."})
+    occurred_at = _instant(data["occurred_at"], "occurred_at", now=now)
+    source_event_id = str(data.get("source_event_id") or "").strip()
+    if len(source_event_id) > 120:
+        raise ValidationError({"source_event_id": "At most 120 characters."})
+    for name, limit in (("body", 20_000), ("actor_name", 120), ("reference", 120), ("reference_system", 60)):
+        if data.get(name) is not None and (not isinstance(data[name], str) or len(data[name]) > limit):
+            raise ValidationError({name: f"Give text of at most {limit} characters."})
+    user, key = _actor(principal, api_key)
+    event = RequestEvent(
+        plan=plan,
+        request=request,
+        kind=kind,
+        occurred_at=occurred_at,
+        source_event_id=source_event_id,
+        body=data.get("body") or "",
+        actor_name=(data.get("actor_name") or "").strip(),
+        api_key=key,
+        user=user,
+    )
+    if kind == RequestEventKind.STATUS_CHANGED and data.get("status") in (None, ""):
+        raise ValidationError({"status": "A status change needs the status."})
+    if data.get("status") not in (None, ""):
+        event.status, event.external_status, event.clock_effect = _status(plan, key, data["status"])
+    if kind == RequestEventKind.PRIORITY_CHANGED:
+        for name, choices in (("impact", Impact), ("urgency", Urgency)):
+            if data.get(name) not in (None, ""):
+                setattr(event, name, _choice(data[name], name, choices))
+        if data.get("priority") not in (None, ""):
+            event.priority = _priority(plan, data["priority"])
+        elif event.impact and event.urgency:
+            event.priority = priority_for(plan=plan, impact=event.impact, urgency=event.urgency)
+            if event.priority is None:
+                raise ValidationError(
+                    {"urgency": "The plan's priority matrix has no priority for this impact and urgency."}
+                )
+        else:
+            raise ValidationError({"priority": "Give the priority, or the impact and the urgency."})
+    if kind == RequestEventKind.HANDED_OFF:
+        if data.get("level") in (None, "") and data.get("party") in (None, ""):
+            raise ValidationError({"level": "A hand-off names the level and/or the party it goes to."})
+        if data.get("level") not in (None, ""):
+            event.level = _level(plan, data["level"])
+        if data.get("party") not in (None, ""):
+            event.party = _party(plan, data["party"])
+        elif event.level is not None:
+            event.party = _sole_party(event.level)
+    reference = (data.get("reference") or "").strip()
+    if reference:
+        event.reference = reference
+        event.reference_system = (data.get("reference_system") or "").strip() or (
+            event.party.kind if event.party else ""
+        )
+    elif data.get("reference_system"):
+        raise ValidationError({"reference": "Give the reference for this system."})
+
+    request = _lock(request)
+    facts, source_ids = _event_rows(request)
+    if source_event_id and source_event_id in source_ids:
+        return RequestEvent.objects.get(request=request, source_event_id=source_event_id)
+    if event.reference:
+        reference_add(
+            request=request, system=event.reference_system, reference=event.reference, party=event.party
+        )
+    event.request = request
+    event.sequence = max((fact.sequence for fact in facts), default=0) + 1
+    event.save()
+    facts.append(_facts_of(event))
+    _recompute_locked(request, now=now, events=facts, source_ids=source_ids, keep_policy=True)
+    return event
