@@ -1,0 +1,167 @@
+"""Idempotent writes for the helpdesk API: claim a key, do the write, store its response — one transaction.
+
+A helpdesk retries when it did not see our answer (timeouts, restarts). It sends the same
+``Idempotency-Key`` (or its own event id) with the same body, and must get the original response
+back instead of a second event. How it works, on PostgreSQL:
+
+1. ``INSERT … ON CONFLICT DO NOTHING`` the claim ``(principal, key)``. A concurrent request with the
+   same key blocks on the unique index until the first transaction commits or rolls back.
+2. If the insert conflicted, ``SELECT … FOR UPDATE`` the stored row: same fingerprint → return its
+   stored response (a replay); a different fingerprint → :class:`IdempotencyKeyReused` (the API
+   answers 422).
+3. Otherwise run the write and store its response on the claim, still in the same transaction.
+
+A write that fails (bad input, 4xx) rolls the claim back with it: nothing is stored, and the
+helpdesk may correct the body and retry with the same key. Keys live at least
+:data:`KEY_LIFETIME`; :func:`idempotency_purge` removes expired ones (the SLA sweep calls it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.http import QueryDict
+from django.utils import timezone
+from rest_framework.utils.encoders import JSONEncoder
+
+from operations.models import IdempotencyRecord
+from supportplan.access import is_api_key
+
+#: How long a key and its response are kept; the issue asks for at least 72 hours.
+KEY_LIFETIME = timedelta(hours=72)
+MAX_KEY_LENGTH = 200
+HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was used before with a different request (method, target or body)."""
+
+
+@dataclass(frozen=True)
+class IdempotentResponse:
+    status: int
+    body: Any
+    replayed: bool
+
+
+def principal_label(principal: Any) -> str:
+    """``key:<id>`` for an API key, ``user:<id>`` for a person: keys are private to their sender."""
+    if is_api_key(principal):
+        return f"key:{principal.api_key.pk}"
+    return f"user:{principal.pk}"
+
+
+def canonical_json(data: Any) -> str:
+    """Key order and whitespace do not change a body's meaning, so they do not change its fingerprint."""
+    if isinstance(data, QueryDict):
+        data = {key: values if len(values) > 1 else values[0] for key, values in data.lists()}
+    return json.dumps(data, cls=JSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_fingerprint(*, method: str, target: str, body: Any) -> str:
+    """sha256 (hex) of the method, the canonical target (e.g. ``requests/12/events``) and the body."""
+    text = "\n".join([method.upper(), target, canonical_json(body)])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def idempotency_key_clean(value: str) -> str:
+    """A key as sent in the header: 1–200 printable ASCII characters (surrounding spaces dropped)."""
+    value = value.strip()
+    if not value or len(value) > MAX_KEY_LENGTH or not all(" " <= ch <= "~" for ch in value):
+        raise ValidationError({HEADER: f"Send 1–{MAX_KEY_LENGTH} printable ASCII characters."})
+    return value
+
+
+def _json_safe(body: Any) -> Any:
+    # What the JSON renderer would send, so a replay is identical to the original response.
+    return json.loads(json.dumps(body, cls=JSONEncoder))
+
+
+def _insert_claim(*, principal: str, key: str, fingerprint: str, expires_at: datetime) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``: True when this transaction now holds a new claim.
+
+    One round trip and no savepoint. A concurrent claim of the same key makes this wait on the
+    unique index until the other transaction ends (then: conflict if it committed)."""
+    quote = connection.ops.quote_name
+    table = quote(IdempotencyRecord._meta.db_table)
+    principal_column, key_column = quote("principal"), quote("key")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({principal_column}, {key_column}, {quote('fingerprint')}, "  # noqa: S608
+            f"{quote('created_at')}, {quote('expires_at')}) VALUES (%s, %s, %s, %s, %s) "
+            f"ON CONFLICT ({principal_column}, {key_column}) DO NOTHING RETURNING {quote('id')}",
+            [principal, key, fingerprint, timezone.now(), expires_at],
+        )
+        return cursor.fetchone() is not None
+
+
+def _claim(*, principal: str, key: str, fingerprint: str, now: datetime) -> IdempotencyRecord | None:
+    """None when this transaction made a new claim; else the stored row, locked for this
+    transaction (an expired one is renewed as a new claim and None returned)."""
+    for _attempt in range(3):
+        if _insert_claim(
+            principal=principal, key=key, fingerprint=fingerprint, expires_at=now + KEY_LIFETIME
+        ):
+            return None
+        record = IdempotencyRecord.objects.select_for_update().filter(principal=principal, key=key).first()
+        if record is None:  # purged between our insert and our read: claim again
+            continue
+        if record.expires_at <= now or record.response_status is None:
+            # An expired key not purged yet counts as new.
+            record.fingerprint, record.expires_at = fingerprint, now + KEY_LIFETIME
+            record.response_status = record.response_body = None
+            record.save(update_fields=["fingerprint", "expires_at", "response_status", "response_body"])
+            return None
+        return record
+    raise IntegrityError("Could not claim the idempotency key.")  # pragma: no cover - needs a purge storm
+
+
+def idempotent_write(
+    *,
+    principal: str,
+    key: str | None,
+    fingerprint: str,
+    write: Callable[[], tuple[int, Any]],
+    now: datetime | None = None,
+) -> IdempotentResponse:
+    """Runs ``write`` (returns ``(status, body)``) once per ``(principal, key)``.
+
+    Without a key the write simply runs. A replay with the same fingerprint returns the stored
+    status and body with ``replayed=True``; a different fingerprint raises
+    :class:`IdempotencyKeyReused`. Exceptions from ``write`` roll the claim back."""
+    if not key:
+        with transaction.atomic():
+            status, body = write()
+        return IdempotentResponse(status=status, body=_json_safe(body), replayed=False)
+    now = now or timezone.now()
+    with transaction.atomic():
+        stored = _claim(principal=principal, key=key, fingerprint=fingerprint, now=now)
+        if stored is not None:
+            if stored.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(key)
+            return IdempotentResponse(status=stored.response_status, body=stored.response_body, replayed=True)
+        status, body = write()
+        body = _json_safe(body)
+        IdempotencyRecord.objects.filter(principal=principal, key=key).update(
+            response_status=status, response_body=body
+        )
+        return IdempotentResponse(status=status, body=body, replayed=False)
+
+
+def idempotency_purge(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Deletes expired keys in batches (short locks); returns how many were deleted."""
+    now = now or timezone.now()
+    deleted = 0
+    while True:
+        ids = list(IdempotencyRecord.objects.filter(expires_at__lt=now).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
