@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from operations.notify.email import email_deliver
+from operations.notify.email import email_deliver, emails_deliver
 from operations.notify.outbox import outbox_sweep
 from operations.notify.reminders import reminders_sweep
-from operations.notify.webhooks import webhook_deliver
+from operations.notify.webhooks import webhook_deliver, webhooks_deliver
 
 BATCH = 500
 MAX_BATCHES = 40
@@ -36,6 +36,17 @@ def sweep_outbox() -> dict:
     return outbox_sweep()
 
 
+@shared_task(name="operations.tasks_notify.deliver_emails", **TASK_OPTIONS)
+def deliver_emails(notification_ids: list[int]) -> dict:
+    return emails_deliver(notification_ids=notification_ids)
+
+
+@shared_task(name="operations.tasks_notify.deliver_webhooks", **TASK_OPTIONS)
+def deliver_webhooks(delivery_ids: list[int]) -> dict:
+    return webhooks_deliver(delivery_ids=delivery_ids)
+
+
+# One id per message: kept for messages queued before batching and for the admin's "retry now".
 @shared_task(name="operations.tasks_notify.deliver_email", **TASK_OPTIONS)
 def deliver_email(notification_id: int) -> str:
     return email_deliver(notification_id=notification_id)

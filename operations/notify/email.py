@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -107,8 +107,9 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
     return message
 
 
-def email_deliver(*, notification_id: int, now: datetime | None = None) -> str:
-    """Sends one claimed notice; returns its status afterwards ("skipped" if it was not "sending")."""
+def email_deliver(*, notification_id: int, now: datetime | None = None, connection=None) -> str:
+    """Sends one claimed notice; returns its status afterwards ("skipped" if it was not "sending").
+    ``connection``: an open mail connection to reuse (a batch shares one SMTP session)."""
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(of=("self",))
@@ -128,6 +129,8 @@ def email_deliver(*, notification_id: int, now: datetime | None = None) -> str:
             notification.email_last_error = f"Could not render: {error}"[:2000]
             notification.save(update_fields=fields)
             return notification.email_status
+        if connection is not None:
+            message.connection = connection
         try:
             message.send()
         except (smtplib.SMTPException, OSError) as error:
@@ -146,3 +149,27 @@ def email_deliver(*, notification_id: int, now: datetime | None = None) -> str:
         notification.email_last_error = ""
         notification.save(update_fields=[*fields, "email_sent_at"])
         return notification.email_status
+
+
+def emails_deliver(*, notification_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """Sends a batch of claimed notices over one mail connection, each in its own transaction, so a
+    crash re-sends at most the one in flight (its Message-ID lets the receiver drop it).
+    Returns the count per resulting status."""
+    outcome: dict[str, int] = {}
+    connection = get_connection()
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError):
+        connection = None  # each send opens its own and records its own failure
+    try:
+        for notification_id in notification_ids:
+            try:
+                status = email_deliver(notification_id=notification_id, now=now, connection=connection)
+            except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
+                logger.exception("Notification %s could not be delivered.", notification_id)
+                status = "error"
+            outcome[status] = outcome.get(status, 0) + 1
+    finally:
+        if connection is not None:
+            connection.close()
+    return outcome

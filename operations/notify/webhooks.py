@@ -297,3 +297,17 @@ def _disable_endpoint(endpoint: WebhookEndpoint, *, reason: str) -> None:
     endpoint.deliveries.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).update(
         status=DeliveryStatus.DISABLED, last_error="Endpoint disabled: " + reason[:200]
     )
+
+
+def webhooks_deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """Sends a batch of claimed deliveries, each in its own transaction (a crash re-sends at most the
+    one in flight, with the same ``webhook-id``). Returns the count per resulting status."""
+    outcome: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        try:
+            status = webhook_deliver(delivery_id=delivery_id, now=now)
+        except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
+            logger.exception("Webhook delivery %s failed unexpectedly.", delivery_id)
+            status = "error"
+        outcome[status] = outcome.get(status, 0) + 1
+    return outcome

@@ -134,7 +134,14 @@ def test_the_beat_sweeps_and_the_delivery_tasks_are_registered_acking_late():
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert schedule["operations.tasks_notify.sweep_reminders"] == 60.0
     assert schedule["operations.tasks_notify.sweep_outbox"] == 60.0
-    for name in ("sweep_reminders", "sweep_outbox", "deliver_email", "deliver_webhook"):
+    for name in (
+        "sweep_reminders",
+        "sweep_outbox",
+        "deliver_email",
+        "deliver_webhook",
+        "deliver_emails",
+        "deliver_webhooks",
+    ):
         task_ = app.tasks[f"operations.tasks_notify.{name}"]
         assert task_.acks_late is True and task_.reject_on_worker_lost is True
 
@@ -146,7 +153,7 @@ def test_the_delivery_tasks_carry_only_an_id(plan, tina, monkeypatch, django_cap
 
     sent = []
     monkeypatch.setattr(
-        tasks_notify.deliver_email, "delay", lambda *args, **kwargs: sent.append((args, kwargs))
+        tasks_notify.deliver_emails, "delay", lambda *args, **kwargs: sent.append((args, kwargs))
     )
     with django_capture_on_commit_callbacks(execute=True):
         result = publish(
@@ -157,4 +164,4 @@ def test_the_delivery_tasks_carry_only_an_id(plan, tina, monkeypatch, django_cap
             subject="s",
             body="",
         )
-    assert sent == [((result.notification_ids[0],), {})]
+    assert sent == [(([result.notification_ids[0]],), {})]
