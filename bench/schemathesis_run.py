@@ -97,6 +97,9 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=20, help="per API operation")
     parser.add_argument("--max-time", type=int, default=900, help="seconds for the whole schemathesis run")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--phases", default="examples,coverage,fuzzing", help="CI uses examples,fuzzing to bound the run"
+    )
     parser.add_argument("--min-requests", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2, help="schemathesis workers")
     parser.add_argument("--include-path-regex", default="", help="restrict to matching paths (debugging)")
@@ -133,7 +136,7 @@ def main() -> int:
                 "--seed",
                 str(args.seed),
                 "--phases",
-                "examples,coverage,fuzzing",
+                args.phases,
                 "--workers",
                 str(args.workers),
                 "--suppress-health-check",

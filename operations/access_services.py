@@ -30,8 +30,8 @@ from operations.notify.outbox import (
     Recipient,
     dedupe,
     publish,
+    recipients_for_all_leads,
     recipients_for_people,
-    recipients_for_plan_leads,
 )
 from operations.statuses import RequestStatus
 from supportplan import access
@@ -292,7 +292,7 @@ def access_request_create(
     access_request.full_clean()
     access_request.save()
 
-    leads = recipients_for_plan_leads(plan=plan)
+    leads = recipients_for_all_leads(plan=plan)
     who = _who(actor)
     if auto:
         publish(

@@ -237,7 +237,15 @@ class NotificationSettingsViewSet(ScopedAPIMixin, viewsets.GenericViewSet):
     pagination_class = None
 
     def get_queryset(self):
+        # An API key is not a person: it has no settings (and must not reach the user filter).
+        if access.is_api_key(self.request.user):
+            return NotificationSettings.objects.none()
         return NotificationSettings.objects.filter(user=self.request.user)
+
+    def get_object(self):
+        # "me" has no pk in its URL; DRF's OPTIONS metadata asks for the object of the PUT form.
+        _require_user(self.request)
+        return notify_services.notification_settings_for(user=self.request.user)
 
     @extend_schema(methods=["GET"], responses={200: NotificationSettingsSerializer}, summary="My settings")
     @extend_schema(

@@ -121,6 +121,14 @@ def recipients_for_plan_leads(*, plan: SupportPlan) -> list[Recipient]:
     return [Recipient(user=membership.user) for membership in chosen]
 
 
+def recipients_for_all_leads(*, plan: SupportPlan) -> list[Recipient]:
+    """Every lead of the plan (project and support): who decides on configuration and access."""
+    memberships = (
+        Membership.objects.filter(plan=plan, role__in=LEAD_ROLES).select_related("user").order_by("pk")
+    )
+    return [Recipient(user=membership.user) for membership in memberships]
+
+
 def dedupe(recipients: Iterable[Recipient]) -> list[Recipient]:
     seen: dict[str, Recipient] = {}
     for recipient in recipients:

@@ -119,6 +119,12 @@ def test_a_helpdesk_creates_a_request_and_updates_it_by_the_same_source_id(servi
     assert SupportRequest.objects.count() == 1
 
 
+def test_the_reporting_agent_is_kept_on_the_created_event_not_refused(servicenow, helpdesk):
+    body = create(servicenow, actor_name="Sam on the service desk")
+    created = RequestEvent.objects.get(request_id=body["id"], kind="created")
+    assert created.actor_name == "Sam on the service desk"
+
+
 def test_the_request_detail_has_clocks_with_due_instants_in_utc_and_local_time(servicenow, helpdesk):
     body = create(servicenow, impact="medium", urgency="medium")
     detail = servicenow.api.get(reverse("supportrequest-detail", args=[body["id"]])).json()

@@ -5,6 +5,7 @@ the delivery log is for leads and team members only."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from operations.models import Notification, NotificationSettings, WebhookEndpoint
 from operations.models.notifications import EventType
@@ -75,6 +76,15 @@ def test_api_keys_have_no_inbox(inboxes, read_key):
     client = api_as(key=read_key)
     assert client.get("/api/v1/notifications/").json()["results"] == []
     assert client.get("/api/v1/notification-settings/me/").status_code == 403
+
+
+def test_api_keys_have_no_settings_and_never_cause_a_500(plan, read_key, write_key):
+    for key in (read_key, write_key):
+        client = api_as(key=key)
+        url = reverse("notificationsettings-me")
+        assert client.options(url).status_code in {200, 403}
+        assert client.get(url).status_code == 403
+        assert client.put(url, {"timezone": "Europe/Berlin"}, format="json").status_code == 403
 
 
 def test_settings_default_then_change_and_are_validated(tina):

@@ -19,7 +19,7 @@ from tests.supportplan.test_browser import log_in, page  # noqa: F401 (the brows
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 #: session, user, plan, role; coverage (items + their roles, people, parties; groups + aspects);
 #: the plan's people (owner column and filter); the plan switcher. None per item.
-MATRIX_QUERIES = 12
+MATRIX_QUERIES = 13  # incl. the header's unread-notification count
 
 
 @pytest.fixture
