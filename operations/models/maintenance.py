@@ -221,6 +221,12 @@ class FeedScope(models.TextChoices):
     PERSON = "person", "One person's tasks"
 
 
+class FeedTokenQuerySet(PlanScopedQuerySet):
+    def partner_visible(self, user) -> FeedTokenQuerySet:
+        # A partner sees (to list and revoke) only the feeds of their own tasks.
+        return self.filter(person__user=user)
+
+
 class FeedToken(PlanOwned):
     """A secret iCalendar feed URL. Only a hash is stored; rotating revokes the old URL at once."""
 
@@ -237,6 +243,8 @@ class FeedToken(PlanOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = FeedTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["plan", "scope", "-created_at"]

@@ -270,3 +270,14 @@ def test_a_read_key_cannot_create_feed_tokens(plan, read_key, world):
         "/api/v1/feed-tokens/", {"plan": "northwind", "scope": "plan"}, format="json"
     )
     assert response.status_code == 403
+
+
+def test_a_partner_lists_only_the_feeds_of_their_own_tasks(plan, alice, carol, world):
+    from operations.feed_services import feed_token_create
+    from operations.models import FeedScope, FeedToken
+
+    carols_self = build_person(plan, "Carol", user=carol)
+    own, _raw = feed_token_create(plan=plan, scope=FeedScope.PERSON, person=carols_self, actor=carol)
+    plan_feed, _raw = feed_token_create(plan=plan, scope=FeedScope.PLAN, actor=alice)
+    assert list(FeedToken.objects.for_user(carol)) == [own]
+    assert set(FeedToken.objects.for_user(alice)) == {own, plan_feed}
