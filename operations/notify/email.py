@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from operations.models import Notification
 from operations.models.notifications import DeliveryStatus, EventType
-from operations.notify.outbox import preferences_for
+from operations.notify.outbox import preferences_for, relaxed_commit
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +111,10 @@ def email_deliver(*, notification_id: int, now: datetime | None = None, connecti
     """Sends one claimed notice; returns its status afterwards ("skipped" if it was not "sending").
     ``connection``: an open mail connection to reuse (a batch shares one SMTP session)."""
     with transaction.atomic():
+        relaxed_commit()
         notification = (
             Notification.objects.select_for_update(of=("self",))
-            .select_related("plan")
+            .select_related("plan", "recipient_person__location")
             .filter(pk=notification_id)
             .first()
         )

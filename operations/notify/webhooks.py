@@ -31,7 +31,7 @@ from standardwebhooks import Webhook
 
 from operations.models import WebhookDelivery, WebhookEndpoint
 from operations.models.notifications import DeliveryStatus, EventType
-from operations.notify.outbox import new_webhook_id, queue_deliveries, webhook_body
+from operations.notify.outbox import new_webhook_id, queue_deliveries, relaxed_commit, webhook_body
 from supportplan.models import SupportPlan
 
 logger = logging.getLogger(__name__)
@@ -242,6 +242,7 @@ def post(request: urllib.request.Request) -> int:
 def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str:
     """Sends one claimed delivery; returns its status afterwards ("skipped" if it was not "sending")."""
     with transaction.atomic():
+        relaxed_commit()
         delivery = (
             WebhookDelivery.objects.select_for_update(of=("self",))
             .select_related("endpoint", "plan")
