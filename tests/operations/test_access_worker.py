@@ -93,8 +93,10 @@ def test_a_real_worker_expires_a_grant_and_the_notices_exist(
     access_services.access_request_decide(access_request=still_running, actor=tina, approve=True)
 
     hostname = f"access-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-    worker = start_worker(broker=broker, var_dir=tmp_path, hostname=hostname)
     client = Celery("access-probe", broker=broker, backend=broker)
+    # Messages a previous run left on this broker database would act on this test's rows.
+    client.control.purge()
+    worker = start_worker(broker=broker, var_dir=tmp_path, hostname=hostname)
     try:
         deadline = time.monotonic() + 60
         while not client.control.ping(destination=[hostname], timeout=1.0):

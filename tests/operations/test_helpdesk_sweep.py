@@ -345,8 +345,10 @@ def test_a_real_worker_runs_the_beats_sweep_and_emails_the_warning(
     assert clock.next_step_at <= now  # 50 % of 30 minutes on the 24×7 calendar: 5 minutes ago
 
     hostname = f"sweep-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-    worker = start_worker(broker=broker, var_dir=tmp_path, hostname=hostname)
     client = Celery("sweep-probe", broker=broker, backend=broker)
+    # Messages a previous run left on this broker database would act on this test's rows.
+    client.control.purge()
+    worker = start_worker(broker=broker, var_dir=tmp_path, hostname=hostname)
     try:
         deadline = time.monotonic() + 60
         while not client.control.ping(destination=[hostname], timeout=1.0):

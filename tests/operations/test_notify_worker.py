@@ -91,8 +91,10 @@ def test_a_real_worker_sends_a_due_reminder_by_email_with_its_message_id(
         now=now,
     )
     hostname = f"notify-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-    worker = start_worker(broker=broker, var_dir=tmp_path, hostname=hostname)
     client = Celery("notify-probe", broker=broker, backend=broker)
+    # Messages a previous run left on this broker database would act on this test's rows.
+    client.control.purge()
+    worker = start_worker(broker=broker, var_dir=tmp_path, hostname=hostname)
     try:
         deadline = time.monotonic() + 60
         while not client.control.ping(destination=[hostname], timeout=1.0):
