@@ -19,6 +19,23 @@ from tests.factories import LocationFactory, MembershipFactory, PlanFactory, Use
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test restores the migrated data (catalogues, content types) itself.
+
+    A transactional test empties the database when it ends; without serialized rollback Django then
+    re-creates content types under new ids, which breaks the next test that restores the serialized
+    rows (duplicate content types) and any process that cached the old ids."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        transactional = kwargs.get("transaction") or {"transactional_db", "live_server"} & set(
+            getattr(item, "fixturenames", ())
+        )
+        if transactional and not kwargs.get("serialized_rollback"):
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
 def require(available: bool, reason: str) -> None:
     """Skips on a newcomer's machine without the service; fails in CI, where it must exist."""
     if available:

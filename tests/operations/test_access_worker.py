@@ -136,6 +136,7 @@ def test_a_real_worker_expires_a_grant_and_the_notices_exist(
 
 
 def test_beat_runs_the_expiry_every_minute():
+    import operations.tasks  # noqa: F401 -- registers the tasks, as the worker's autodiscovery does
     from supportplan.celery import app
 
     entry = app.conf.beat_schedule["expire-access-grants-every-minute"]
