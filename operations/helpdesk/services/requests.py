@@ -206,7 +206,10 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest:
     if not fields.get("title"):
         raise ValidationError({"title": "Give the request a title."})
     status, external, effect = parsed.status or (RequestStatus.NEW, "", "")
-    request = SupportRequest(plan=plan, source_key=key, **fields)
+    # actor_name belongs to the "created" event, not to the request.
+    request = SupportRequest(
+        plan=plan, source_key=key, **{k: v for k, v in fields.items() if k != "actor_name"}
+    )
     request.reported_at = fields.get("reported_at") or now
     request.status, request.priority = status, parsed.priority
     request.current_level, request.current_party = parsed.level, parsed.party
