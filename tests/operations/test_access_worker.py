@@ -73,7 +73,7 @@ def fail_with_output(worker: subprocess.Popen, why: str) -> None:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_expires_a_grant_and_the_notices_exist(
-    needs_redis, needs_postgres, plan, alice, tina, carol_of_partner, partner, policy, tmp_path
+    needs_redis, needs_postgres, plan, alice, tina, carol_of_partner, partner, policy, tmp_path, monkeypatch
 ):
     broker = needs_redis.rsplit("/", 1)[0] + f"/{REDIS_DB}"
     asked = timezone.now() - timedelta(hours=3)
@@ -93,6 +93,9 @@ def test_a_real_worker_expires_a_grant_and_the_notices_exist(
     access_services.access_request_decide(access_request=still_running, actor=tina, approve=True)
 
     hostname = f"access-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    # Celery reads CELERY_BROKER_URL from the environment before any broker it is given (CI sets it):
+    # the probe must talk to this test's broker database.
+    monkeypatch.setenv("CELERY_BROKER_URL", broker)
     client = Celery("access-probe", broker=broker, backend=broker)
     # Messages a previous run left on this broker database would act on this test's rows.
     client.control.purge()

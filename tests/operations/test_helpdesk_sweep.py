@@ -312,7 +312,7 @@ def test_the_sweep_asks_one_question_when_nothing_is_due(world, alice, django_as
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_beats_sweep_and_emails_the_warning(
-    needs_redis, needs_postgres, world, alice, tmp_path
+    needs_redis, needs_postgres, world, alice, tmp_path, monkeypatch
 ):
     """The beat's task sent through Redis to a real ``celery worker``: the due warning becomes a notice
     row and the same worker delivers its e-mail into the file backend."""
@@ -345,6 +345,9 @@ def test_a_real_worker_runs_the_beats_sweep_and_emails_the_warning(
     assert clock.next_step_at <= now  # 50 % of 30 minutes on the 24×7 calendar: 5 minutes ago
 
     hostname = f"sweep-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    # Celery reads CELERY_BROKER_URL from the environment before any broker it is given (CI sets it):
+    # the probe must talk to this test's broker database.
+    monkeypatch.setenv("CELERY_BROKER_URL", broker)
     client = Celery("sweep-probe", broker=broker, backend=broker)
     # Messages a previous run left on this broker database would act on this test's rows.
     client.control.purge()

@@ -78,7 +78,7 @@ def start_worker(*, broker: str, var_dir: Path, hostname: str) -> subprocess.Pop
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_sends_a_due_reminder_by_email_with_its_message_id(
-    needs_redis, needs_postgres, plan, tina, tmp_path
+    needs_redis, needs_postgres, plan, tina, tmp_path, monkeypatch
 ):
     from django.utils import timezone
 
@@ -91,6 +91,9 @@ def test_a_real_worker_sends_a_due_reminder_by_email_with_its_message_id(
         now=now,
     )
     hostname = f"notify-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    # Celery reads CELERY_BROKER_URL from the environment before any broker it is given (CI sets it):
+    # the probe must talk to this test's broker database.
+    monkeypatch.setenv("CELERY_BROKER_URL", broker)
     client = Celery("notify-probe", broker=broker, backend=broker)
     # Messages a previous run left on this broker database would act on this test's rows.
     client.control.purge()
