@@ -134,6 +134,7 @@ def test_a_real_worker_sends_a_due_reminder_by_email_with_its_message_id(
 
 
 def test_the_beat_sweeps_and_the_delivery_tasks_are_registered_acking_late():
+    import operations.tasks  # noqa: F401 -- registers the tasks, as the worker's autodiscovery does
     from supportplan.celery import app
 
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}

@@ -26,6 +26,14 @@ def test_the_app_acks_late_and_rejects_on_worker_loss():
     assert app.conf.timezone == "UTC"
 
 
+def test_every_beat_entry_names_a_task_the_worker_registers():
+    import operations.tasks  # noqa: F401 -- what the worker's autodiscovery imports
+    import supportplan.tasks  # noqa: F401
+
+    for name, entry in app.conf.beat_schedule.items():
+        assert entry["task"] in app.tasks, name
+
+
 def test_beat_runs_the_heartbeat_every_minute():
     entry = app.conf.beat_schedule["record-worker-heartbeat-every-minute"]
     assert entry["task"] == "supportplan.tasks.record_heartbeat"
