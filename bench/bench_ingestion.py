@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import statistics
 import sys
@@ -41,7 +42,15 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.live_stack import Seeded, gunicorn, migrate, scratch_database_create, scratch_database_drop, seed
+from bench.live_stack import (
+    Seeded,
+    _admin_connection,
+    gunicorn,
+    migrate,
+    scratch_database_create,
+    scratch_database_drop,
+    seed,
+)
 
 DATABASE = "bench_ingestion"
 STATUSES = ["Assigned", "Work in Progress", "Pending Caller", "Work in Progress", "Pending Vendor"]
@@ -164,6 +173,43 @@ def ingest(base: str, seeded: Seeded, index: int, stop_at: float, tally: Tally, 
             tally.error(f"event {status}", data)
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def server_cpu(base: str, database: str) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by the gunicorn processes serving ``base`` and by the PostgreSQL
+    backends connected to ``database`` (Linux /proc; the bench runs next to its server). CPU per
+    event does not depend on what else the shared machine runs, unlike events per second."""
+    port = f"127.0.0.1:{urlparse(base).port}"
+    workers = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "gunicorn" in command and port in command:
+                workers[int(entry.name)] = _cpu_seconds(int(entry.name))
+    connection = _admin_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+        backends = {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+    connection.close()
+    return {"gunicorn": workers, "postgres": backends}
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    return {
+        name: sum(seconds - before[name].get(pid, 0.0) for pid, seconds in after[name].items())
+        for name in after
+    }
+
+
 def run_threads(count: int, target, *args) -> None:
     threads = [threading.Thread(target=target, args=(*args[:2], index, *args[2:])) for index in range(count)]
     for thread in threads:
@@ -211,6 +257,11 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=1, help="gunicorn threads per worker (1 = sync workers, else gthread)"
     )
+    parser.add_argument(
+        "--no-clocks",
+        action="store_true",
+        help="keep the seeded policy dates (requests before 2027 then run without SLA clocks)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
@@ -218,7 +269,13 @@ def main() -> int:
     url = scratch_database_create(DATABASE)
     try:
         migrate(url)
-        seeded = seed(url)
+        # Requests are reported over the last five weeks: the steady-state policy must be in force
+        # then, or no SLA target applies and the bench would skip the clock recompute entirely.
+        today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+        start = today - timedelta(days=35 + today.weekday())
+        seeded = seed(
+            url, steady_state_from=None if args.no_clocks else (start.date() - timedelta(days=30)).isoformat()
+        )
         with gunicorn(
             url,
             workers=args.workers,
@@ -232,17 +289,18 @@ def main() -> int:
                 warm.call("GET", "/api/v1/requests/?page_size=1")
 
             tally = Tally()
-            # Requests reported over the last weeks (a Monday 08:00 UTC, 5 weeks back): every
-            # event lands in the past, as a helpdesk's would.
-            today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
-            start = today - timedelta(days=35 + today.weekday())
+            # Requests reported over the last weeks (``start``: a Monday 08:00 UTC, 5 weeks back):
+            # every event lands in the past, as a helpdesk's would.
             print(
                 f"Ingestion: {args.clients} clients, {args.seconds:.0f} s, gunicorn ({args.workers} workers"
-                f"{f' × {args.threads} threads' if args.threads > 1 else ', sync'})…"
+                f"{f' × {args.threads} threads' if args.threads > 1 else ', sync'}), "
+                f"SLA clocks {'off (policy not in force)' if args.no_clocks else 'on'}…"
             )
+            cpu_before = server_cpu(base, DATABASE)
             began = time.perf_counter()
             run_threads(args.clients, ingest, base, seeded, time.perf_counter() + args.seconds, tally, start)
             duration = time.perf_counter() - began
+            cpu = cpu_used(cpu_before, server_cpu(base, DATABASE))
 
             events, upserts = len(tally.event_latencies), len(tally.upsert_latencies)
             events_per_second = events / duration
@@ -257,6 +315,12 @@ def main() -> int:
                 f"p99 {percentile(tally.upsert_latencies, 0.99) * 1000:.1f} ms"
             )
             print(f"  all writes         {(events + upserts) / duration:.0f}/s")
+            writes = max(events + upserts, 1)
+            print(
+                f"  server CPU         {cpu['gunicorn'] * 1000 / writes:.1f} ms gunicorn + "
+                f"{cpu['postgres'] * 1000 / writes:.1f} ms PostgreSQL per write "
+                f"(machine load average {os.getloadavg()[0]:.1f})"
+            )
             print(f"  errors             {tally.errors or 'none'}")
             for sample in tally.samples:
                 print(f"    {sample}")

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -132,12 +133,28 @@ print(json.dumps({"plan_slug": plan.slug, "write_key": raw, "read_key": raw_read
 """
 
 
-def seed(url: str) -> Seeded:
+# The Northwind steady-state policy starts on 1 January 2027; a bench whose requests are reported
+# before that (its events must lie in the past) would run without any SLA target, so without clocks.
+POLICY_BACKDATE_SCRIPT = r"""
+from datetime import date
+from operations.models import SlaPolicy
+SlaPolicy.objects.filter(plan=plan, phase="steady_state").update(valid_from=date.fromisoformat(%r))
+"""
+
+
+def seed(url: str, *, steady_state_from: str | None = None) -> Seeded:
+    """Seeds the scratch database. ``steady_state_from`` (ISO date) moves the start of the
+    steady-state SLA policy back, so requests reported after it run SLA clocks."""
     import json
 
     env = stack_env(url, DJANGO_SETTINGS_MODULE="supportplan.settings")
+    script = SEED_SCRIPT
+    if steady_state_from:
+        date.fromisoformat(steady_state_from)
+        marker = "print(json.dumps("
+        script = script.replace(marker, POLICY_BACKDATE_SCRIPT % steady_state_from + marker, 1)
     result = subprocess.run(  # noqa: S603
-        [PYTHON, "-c", SEED_SCRIPT], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [PYTHON, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     return Seeded(**json.loads(result.stdout.strip().splitlines()[-1]))
 

@@ -735,7 +735,8 @@ class SupportRequestViewSet(
     def get_queryset(self):
         requests = selectors.requests_for(user=self.request.user)
         if self.action in {"events", "by_reference_events"}:
-            return requests  # the event services need the request and its plan only
+            # The event services need the request and its plan only (they lock and re-read it).
+            return requests.select_related(None).select_related("plan")
         requests = requests.select_related(None).annotate(
             plan_slug=F("plan__slug"),
             priority_code=F("priority__code"),

@@ -18,9 +18,11 @@ helpdesk may correct the body and retry with the same key. Keys live at least
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +41,33 @@ KEY_LIFETIME = timedelta(hours=72)
 MAX_KEY_LENGTH = 200
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
+
+
+#: True while ``idempotent_write`` runs its write: any exception then rolls back the whole
+#: transaction, claim included.
+_in_write: ContextVar[bool] = ContextVar("idempotent_write_running", default=False)
+
+
+def atomic_service(service: Callable) -> Callable:
+    """``transaction.atomic`` for a service the idempotent API calls: inside ``idempotent_write`` it
+    joins the claim's transaction without a savepoint (an exception rolls all of it back anyway, so
+    the savepoint would only cost two round trips per write); called anywhere else, it is a plain
+    ``transaction.atomic`` (a savepoint when nested)."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        with transaction.atomic(savepoint=not _in_write.get()):
+            return service(*args, **kwargs)
+
+    return wrapper
+
+
+def _run_write(write: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+    token = _in_write.set(True)
+    try:
+        return write()
+    finally:
+        _in_write.reset(token)
 
 
 class IdempotencyKeyReused(Exception):
@@ -139,7 +168,7 @@ def idempotent_write(
     :class:`IdempotencyKeyReused`. Exceptions from ``write`` roll the claim back."""
     if not key:
         with transaction.atomic():
-            status, body = write()
+            status, body = _run_write(write)
         return IdempotentResponse(status=status, body=_json_safe(body), replayed=False)
     now = now or timezone.now()
     with transaction.atomic():
@@ -148,7 +177,7 @@ def idempotent_write(
             if stored.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(key)
             return IdempotentResponse(status=stored.response_status, body=stored.response_body, replayed=True)
-        status, body = write()
+        status, body = _run_write(write)
         body = _json_safe(body)
         IdempotencyRecord.objects.filter(principal=principal, key=key).update(
             response_status=status, response_body=body

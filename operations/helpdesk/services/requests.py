@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from models_catalog.models import Party, SupportLevel
+from operations.helpdesk.idempotency import atomic_service
 from operations.helpdesk.services._common import (
     EVENT_FIELDS,
     EVENT_KINDS,
@@ -291,7 +292,7 @@ def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now)
 
 
 # --- Events --------------------------------------------------------------------------------------
-@transaction.atomic
+@atomic_service
 def event_record(
     *, request: SupportRequest, principal: Any, data: dict, api_key: ApiKey | None = None
 ) -> RequestEvent:
