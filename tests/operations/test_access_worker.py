@@ -4,65 +4,23 @@ writes the notices into the outbox and delivers the requester's e-mail."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.db import connection
 from django.utils import timezone
 
 from operations import access_services
 from operations.models import AccessRequest, Notification
 from operations.models.notifications import DeliveryStatus, EventType
 from tests.operations.access_fixtures import *  # noqa: F403
+from tests.operations.worker_process import start_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_DB = 8
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def start_worker(*, broker: str, var_dir: Path, hostname: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": broker,
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "SUPPORTPLAN_VAR_DIR": str(var_dir),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "supportplan",
-            "worker",
-            "--pool=solo",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel=WARNING",
-            "--hostname",
-            hostname,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def fail_with_output(worker: subprocess.Popen, why: str) -> None:

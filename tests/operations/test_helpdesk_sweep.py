@@ -322,7 +322,7 @@ def test_a_real_worker_runs_the_beats_sweep_and_emails_the_warning(
 
     from operations.models import SlaPolicy
     from operations.sla_services import escalation_ladder_replace
-    from tests.operations.test_notify_worker import start_worker
+    from tests.operations.worker_process import start_worker
 
     broker = needs_redis.rsplit("/", 1)[0] + "/7"
     SlaPolicy.objects.filter(pk=world.steady_state.pk).update(valid_from=date(2020, 1, 1))

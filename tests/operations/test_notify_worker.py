@@ -4,75 +4,20 @@ with the notice's stable Message-ID."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.db import connection
 
 from operations.models import Notification
 from operations.models.notifications import DeliveryStatus
 from tests.operations.notify_fixtures import *  # noqa: F403
 from tests.operations.notify_fixtures import occurrence, person, task
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def read_mail(folder: Path) -> list:
-    """The messages Django's file backend wrote (one file per connection, messages separated by dashes)."""
-    found = []
-    for path in sorted(folder.iterdir()):
-        for chunk in path.read_text().split("\n" + "-" * 79 + "\n"):
-            if chunk.strip():
-                found.append(email.message_from_string(chunk, policy=email.policy.default))
-    return found
-
-
-def start_worker(*, broker: str, var_dir: Path, hostname: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": broker,
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "SUPPORTPLAN_VAR_DIR": str(var_dir),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "supportplan",
-            "worker",
-            "--pool=solo",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel=WARNING",
-            "--hostname",
-            hostname,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+from tests.operations.worker_process import read_mail, start_worker
 
 
 @pytest.mark.worker
