@@ -220,6 +220,7 @@ class HypercarePlan(PlanOwned):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        ordering = ["plan"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(planned_end__isnull=True)
