@@ -23,11 +23,14 @@ def policy_in_force(*, plan: SupportPlan, day: date) -> SlaPolicy | None:
 
     Policies of one phase never overlap (the services refuse it), so there is at most one per phase.
     """
-    valid = SlaPolicy.objects.filter(plan=plan, valid_from__lte=day).filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=day)
+    # One query (this runs for every helpdesk event): at most one valid policy per phase.
+    valid = list(
+        SlaPolicy.objects.filter(plan=plan, valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .order_by("phase", "valid_from", "pk")
     )
     phase = phase_on(plan=plan, day=day)
-    return valid.filter(phase=phase).first() or valid.order_by("phase").first()
+    return next((policy for policy in valid if policy.phase == phase), valid[0] if valid else None)
 
 
 def priority_for(*, plan: SupportPlan, impact: str, urgency: str) -> Priority | None:

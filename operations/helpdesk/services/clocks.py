@@ -46,7 +46,7 @@ from operations.models import (
     SupportRequest,
     WebhookDelivery,
 )
-from operations.selectors import phase_on
+from operations.selectors import phase_on, policy_in_force
 from supportplan.models import SupportPlan
 
 logger = logging.getLogger(__name__)
@@ -61,19 +61,6 @@ def _policy_day(request: SupportRequest):
         except (KeyError, ValueError):
             zone = UTC
     return request.reported_at.astimezone(zone).date()
-
-
-def _policy_in_force(*, plan: SupportPlan, day) -> SlaPolicy | None:
-    """``selectors.policy_in_force`` in one query (it takes two when no policy of the day's phase
-    exists, as for every request reported before the first policy): the policies valid on ``day``,
-    the phase's one if any, else the first by phase."""
-    valid = list(
-        SlaPolicy.objects.filter(plan=plan, valid_from__lte=day)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
-        .order_by("phase", "valid_from", "pk")
-    )
-    phase = phase_on(plan=plan, day=day)
-    return next((policy for policy in valid if policy.phase == phase), valid[0] if valid else None)
 
 
 def _target_facts(policy: SlaPolicy | None) -> tuple[list[TargetFacts], dict[int, _CalendarVersion]]:
@@ -315,7 +302,7 @@ def _compute(
     if keep_policy and request.policy_id is not None:
         policy = request.policy  # fixed at creation; configuration changes re-evaluate it (repair)
     else:
-        policy = _policy_in_force(plan=request.plan, day=_policy_day(request))
+        policy = policy_in_force(plan=request.plan, day=_policy_day(request))
     targets, calendars = _target_facts(policy)
     existing = {(clock.target_id, clock.cycle): clock for clock in SlaClock.objects.filter(request=request)}
     done = _done_keys(request, existing.values(), targets, source_ids)
