@@ -207,3 +207,45 @@ def test_an_urgent_notice_goes_at_once_despite_the_digest_and_quiet_hours(
         )
     assert [message.subject for message in mail.outbox] == ["Backups failing"]
     assert Notification.objects.get().email_status == DeliveryStatus.SENT
+
+
+def _claimed_notices(plan, users) -> list[int]:
+    for number, user in enumerate(users):
+        publish(
+            plan=plan,
+            event_key=f"batch:{number}",
+            event_type=EventType.SLA_BREACHED,
+            recipients=[Recipient(user=user)],
+            subject=f"Notice {number}",
+            body="",
+            now=utc(2026, 3, 1),
+        )
+    Notification.objects.update(email_status=DeliveryStatus.SENDING)
+    return list(Notification.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def test_a_batch_sends_each_notice_and_a_bad_id_does_not_stop_the_rest(plan, tina, bob, monkeypatch):
+    from operations.notify import email as email_module
+
+    first, second = _claimed_notices(plan, [tina, bob])
+    real = email_module.email_deliver
+
+    def deliver(*, notification_id, **kwargs):
+        if notification_id == -1:
+            raise RuntimeError("a broken row")
+        return real(notification_id=notification_id, **kwargs)
+
+    monkeypatch.setattr(email_module, "email_deliver", deliver)
+    outcome = email_module.emails_deliver(notification_ids=[first, -1, second])
+    assert outcome == {DeliveryStatus.SENT: 2, "error": 1}
+    assert sorted(message.subject for message in mail.outbox) == ["Notice 0", "Notice 1"]
+
+
+def test_on_postgresql_a_delivery_commits_without_waiting_for_the_disk(needs_postgres, plan, tina):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    (notice_id,) = _claimed_notices(plan, [tina])
+    with CaptureQueriesContext(connection) as queries:
+        assert email_deliver(notification_id=notice_id) == DeliveryStatus.SENT
+    assert any("SET LOCAL synchronous_commit TO OFF" in query["sql"] for query in queries)
