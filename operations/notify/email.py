@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection as db_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from operations.models import Notification
 from operations.models.notifications import DeliveryStatus, EventType
-from operations.notify.outbox import preferences_for, relaxed_commit
+from operations.notify.outbox import PreferenceBook, preferences_for, relaxed_commit
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,14 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
 
 
-def recipient_zone(notification: Notification) -> ZoneInfo:
+def recipient_zone(notification: Notification, book: PreferenceBook | None = None) -> ZoneInfo:
+    if book is not None:
+        return book.get(
+            user_id=notification.recipient_user_id,
+            location_id=notification.recipient_person.location_id
+            if notification.recipient_person_id
+            else None,
+        ).zone
     person = notification.recipient_person if notification.recipient_person_id else None
     return preferences_for(user_id=notification.recipient_user_id, person=person).zone
 
@@ -64,8 +72,8 @@ def absolute(link: str) -> str:
     return f"{settings.SITE_URL}{link}"
 
 
-def email_context(notification: Notification) -> dict:
-    zone = recipient_zone(notification)
+def email_context(notification: Notification, zone: ZoneInfo | None = None) -> dict:
+    zone = zone or recipient_zone(notification)
     context = dict(notification.context or {})
     times = {key: local_time(value, zone) for key, value in context.items() if key.endswith("_at") and value}
     items = []
@@ -92,9 +100,9 @@ def email_context(notification: Notification) -> dict:
     }
 
 
-def build_message(notification: Notification) -> EmailMultiAlternatives:
+def build_message(notification: Notification, zone: ZoneInfo | None = None) -> EmailMultiAlternatives:
     name = TEMPLATES.get(notification.event_type, "notification")
-    context = email_context(notification)
+    context = email_context(notification, zone)
     subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,
@@ -107,27 +115,64 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
     return message
 
 
+def _load(notification_ids: list[int]) -> dict[int, Notification]:
+    """The batch's notices still "sending", read at once (without locks: each is locked when sent)."""
+    notices = Notification.objects.filter(
+        pk__in=notification_ids, email_status=DeliveryStatus.SENDING
+    ).select_related("plan", "recipient_person")
+    return {notice.pk: notice for notice in notices}
+
+
 def email_deliver(*, notification_id: int, now: datetime | None = None, connection=None) -> str:
     """Sends one claimed notice; returns its status afterwards ("skipped" if it was not "sending").
     ``connection``: an open mail connection to reuse (a batch shares one SMTP session)."""
+    notice = _load([notification_id]).get(notification_id)
+    if notice is None:
+        return "skipped"
+    return _send_one(notice, zone=recipient_zone(notice), now=now, connection=connection)
+
+
+def _lock_if_sending(notification_id: int) -> int | None:
+    """Locks the row for this transaction; returns its attempts so far if it is still "sending"
+    (another worker may have sent it since it was read), else None."""
+    lock = " FOR UPDATE" if db_connection.features.has_select_for_update else ""
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT email_status, email_attempts FROM {Notification._meta.db_table} "  # noqa: S608
+            f"WHERE id = %s{lock}",
+            [notification_id],
+        )
+        row = cursor.fetchone()
+    return row[1] if row is not None and row[0] == DeliveryStatus.SENDING else None
+
+
+def _mark_sent(notification_id: int, *, attempts: int, now: datetime) -> None:
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Notification._meta.db_table} SET email_status = %s, email_attempts = %s, "  # noqa: S608
+            "email_sent_at = %s, email_last_error = '' WHERE id = %s",
+            [DeliveryStatus.SENT, attempts, now, notification_id],
+        )
+
+
+def _send_one(notification: Notification, *, zone: ZoneInfo, now: datetime | None, connection) -> str:
+    """Renders, then locks, sends and marks one notice in its own transaction: a crash re-sends at
+    most this one. The common path is two plain statements; failures go through the model."""
+    try:
+        message, render_error = build_message(notification, zone), None
+    except Exception as error:  # a bad row (template, data): record it, never retry it forever
+        logger.exception("Notification %s could not be rendered.", notification.pk)
+        message, render_error = None, error
     with transaction.atomic():
         relaxed_commit()
-        notification = (
-            Notification.objects.select_for_update(of=("self",))
-            .select_related("plan", "recipient_person__location")
-            .filter(pk=notification_id)
-            .first()
-        )
-        if notification is None or notification.email_status != DeliveryStatus.SENDING:
+        attempts = _lock_if_sending(notification.pk)
+        if attempts is None:
             return "skipped"
-        notification.email_attempts += 1
+        notification.email_attempts = attempts + 1
         fields = ["email_status", "email_attempts", "email_last_error", "deliver_after", "claimed_at"]
-        try:
-            message = build_message(notification)
-        except Exception as error:  # a bad row (template, data): record it, never retry it forever
-            logger.exception("Notification %s could not be rendered.", notification.pk)
+        if message is None:
             notification.email_status = DeliveryStatus.FAILED
-            notification.email_last_error = f"Could not render: {error}"[:2000]
+            notification.email_last_error = f"Could not render: {render_error}"[:2000]
             notification.save(update_fields=fields)
             return notification.email_status
         if connection is not None:
@@ -145,18 +190,22 @@ def email_deliver(*, notification_id: int, now: datetime | None = None, connecti
             notification.claimed_at = None
             notification.save(update_fields=fields)
             return notification.email_status
-        notification.email_status = DeliveryStatus.SENT
-        notification.email_sent_at = now or timezone.now()
-        notification.email_last_error = ""
-        notification.save(update_fields=[*fields, "email_sent_at"])
-        return notification.email_status
+        _mark_sent(notification.pk, attempts=notification.email_attempts, now=now or timezone.now())
+        return DeliveryStatus.SENT
 
 
 def emails_deliver(*, notification_ids: list[int], now: datetime | None = None) -> dict[str, int]:
     """Sends a batch of claimed notices over one mail connection, each in its own transaction, so a
-    crash re-sends at most the one in flight (its Message-ID lets the receiver drop it).
-    Returns the count per resulting status."""
+    crash re-sends at most the one in flight (its Message-ID lets the receiver drop it). The notices
+    and their recipients' zones are read once for the batch. Returns the count per resulting status."""
     outcome: dict[str, int] = {}
+    notices = _load(notification_ids)
+    book = PreferenceBook(
+        user_ids=[notice.recipient_user_id for notice in notices.values()],
+        location_ids=[
+            notice.recipient_person.location_id for notice in notices.values() if notice.recipient_person_id
+        ],
+    )
     connection = get_connection()
     try:
         connection.open()
@@ -164,8 +213,13 @@ def emails_deliver(*, notification_ids: list[int], now: datetime | None = None) 
         connection = None  # each send opens its own and records its own failure
     try:
         for notification_id in notification_ids:
+            notice = notices.get(notification_id)
             try:
-                status = email_deliver(notification_id=notification_id, now=now, connection=connection)
+                status = (
+                    "skipped"
+                    if notice is None
+                    else _send_one(notice, zone=recipient_zone(notice, book), now=now, connection=connection)
+                )
             except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
                 logger.exception("Notification %s could not be delivered.", notification_id)
                 status = "error"

@@ -25,7 +25,7 @@ from django.utils import timezone
 from models_catalog.models import Party, Person, Role
 from operations.models import Notification, NotificationSettings, WebhookDelivery, WebhookEndpoint
 from operations.models.notifications import DeliveryStatus, DigestMode, EventType
-from supportplan.models import LEAD_ROLES, Membership, PlanRole, SupportPlan
+from supportplan.models import LEAD_ROLES, Location, Membership, PlanRole, SupportPlan
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -157,17 +157,67 @@ def preferences_for(*, user=None, person: Person | None = None, user_id: int | N
     if user_id is not None:
         stored = NotificationSettings.objects.filter(user_id=user_id).first()
         if stored is not None:
-            return Preferences(
-                timezone=stored.timezone,
-                email_enabled=stored.email_enabled,
-                digest_mode=stored.digest_mode,
-                digest_time=_as_time(stored.digest_time),
-                quiet_start=_as_time(stored.quiet_start) if stored.quiet_start else None,
-                quiet_end=_as_time(stored.quiet_end) if stored.quiet_end else None,
-            )
+            return _preferences_from(stored)
     if person is not None and person.location_id:
         return Preferences(timezone=person.location.timezone)
     return Preferences()
+
+
+def _preferences_from(stored: NotificationSettings) -> Preferences:
+    return Preferences(
+        timezone=stored.timezone,
+        email_enabled=stored.email_enabled,
+        digest_mode=stored.digest_mode,
+        digest_time=_as_time(stored.digest_time),
+        quiet_start=_as_time(stored.quiet_start) if stored.quiet_start else None,
+        quiet_end=_as_time(stored.quiet_end) if stored.quiet_end else None,
+    )
+
+
+class PreferenceBook:
+    """``preferences_for`` for many recipients at once: the users' settings and the people's location
+    zones are each read in one query (a sweep or a delivery batch, not one query per notice)."""
+
+    def __init__(self, *, user_ids: Iterable[int] = (), location_ids: Iterable[int] = ()):
+        user_ids, location_ids = set(user_ids) - {None}, set(location_ids) - {None}
+        self._settings = (
+            {
+                s.user_id: _preferences_from(s)
+                for s in NotificationSettings.objects.filter(user_id__in=user_ids)
+            }
+            if user_ids
+            else {}
+        )
+        self._zones = (
+            dict(Location.objects.filter(pk__in=location_ids).values_list("pk", "timezone"))
+            if location_ids
+            else {}
+        )
+
+    @classmethod
+    def for_recipients(cls, recipients: Iterable[Recipient]) -> PreferenceBook:
+        user_ids, location_ids = set(), set()
+        for recipient in recipients:
+            user = recipient.resolved_user()
+            if user is not None:
+                user_ids.add(user.pk)
+            if recipient.person is not None:
+                location_ids.add(recipient.person.location_id)
+        return cls(user_ids=user_ids, location_ids=location_ids)
+
+    def get(self, *, user_id: int | None, location_id: int | None) -> Preferences:
+        if user_id is not None and user_id in self._settings:
+            return self._settings[user_id]
+        if location_id is not None and location_id in self._zones:
+            return Preferences(timezone=self._zones[location_id])
+        return Preferences()
+
+    def for_recipient(self, recipient: Recipient) -> Preferences:
+        user = recipient.resolved_user()
+        return self.get(
+            user_id=user.pk if user is not None else None,
+            location_id=recipient.person.location_id if recipient.person is not None else None,
+        )
 
 
 def _as_time(value) -> time:
@@ -265,75 +315,194 @@ def write_event(
     """``publish`` plus ``scheduled_for``: the instant the notice was meant for. A notice more than
     ``CATCH_UP_AFTER`` late (after downtime) is left pending for the outbox sweep, which collapses
     several for one recipient into one e-mail instead of sending a storm."""
-    now = now or timezone.now()
-    base = scheduled_for or now
-    catching_up = scheduled_for is not None and now - scheduled_for > CATCH_UP_AFTER
-    result = PublishResult()
-    context = dict(context or {})
-    emails_to_queue: list[int] = []
-    with transaction.atomic():
-        for recipient in dedupe(recipients):
-            dedupe_key = f"{event_key}:{recipient.key()}"[:200]
-            if Notification.objects.filter(dedupe_key=dedupe_key).exists():
-                result.skipped += 1
-                continue
-            user = recipient.resolved_user()
-            prefs = preferences_for(user=user, person=recipient.person)
-            address = recipient.address()
-            deliver_after, digest = deliver_after_for(
-                prefs=prefs, event_type=event_type, urgent=urgent, now=base
-            )
-            status = DeliveryStatus.PENDING
-            if not address or not prefs.email_enabled:
-                status = DeliveryStatus.NOT_NEEDED
-            send_now = (
-                status == DeliveryStatus.PENDING and deliver_after <= now and not digest and not catching_up
-            )
-            notice = Notification(
-                plan=plan,
-                dedupe_key=dedupe_key,
-                event_key=event_key,
-                event_type=event_type,
-                recipient_user=user,
-                recipient_person=recipient.person,
-                recipient_email=address,
-                subject=subject[:250],
-                body=body,
-                link=link,
-                context={**context, "digest": True} if digest else context,
-                email_status=DeliveryStatus.SENDING if send_now else status,
-                deliver_after=deliver_after,
-                claimed_at=now if send_now else None,
-            )
-            try:
-                with transaction.atomic():
-                    notice.save()
-            except IntegrityError:  # written by a concurrent publisher a moment ago
-                result.skipped += 1
-                continue
-            result.notification_ids.append(notice.pk)
-            if send_now:
-                emails_to_queue.append(notice.pk)
-        deliveries_to_queue = _write_deliveries(
-            plan=plan,
-            event_key=event_key,
-            event_type=event_type,
-            payload=webhook_payload if webhook_payload is not None else {"subject": subject, **context},
-            now=now,
-            result=result,
-        )
-    if emails_to_queue or deliveries_to_queue:
-        transaction.on_commit(lambda: queue_deliveries(emails=emails_to_queue, webhooks=deliveries_to_queue))
-    return result
+    event = OutboxEvent(
+        plan=plan,
+        event_key=event_key,
+        event_type=event_type,
+        recipients=list(recipients),
+        subject=subject,
+        body=body,
+        link=link,
+        context=context,
+        urgent=urgent,
+        webhook_payload=webhook_payload,
+        scheduled_for=scheduled_for,
+    )
+    return write_events([event], now=now)
 
 
 #: How late a scheduled notice may be and still go out on its own at once.
 CATCH_UP_AFTER = timedelta(minutes=30)
 
 
-def subscribed_endpoints(*, plan: SupportPlan, event_type: str) -> list[WebhookEndpoint]:
-    endpoints = WebhookEndpoint.objects.filter(plan=plan, active=True).order_by("pk")
-    return [e for e in endpoints if not e.event_types or event_type in e.event_types]
+@dataclass
+class OutboxEvent:
+    """One event to publish: a notice per recipient and a delivery per subscribed webhook endpoint."""
+
+    plan: SupportPlan
+    event_key: str
+    event_type: str
+    recipients: list[Recipient]
+    subject: str
+    body: str = ""
+    link: str = ""
+    context: dict | None = None
+    urgent: bool = False
+    webhook_payload: dict | None = None
+    scheduled_for: datetime | None = None
+
+
+#: Keys per ``IN (…)`` lookup: well below SQLite's and PostgreSQL's parameter limits.
+LOOKUP_CHUNK = 500
+
+
+def _existing(model, field: str, values: list[str]) -> set:
+    found = set()
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        chunk = values[start : start + LOOKUP_CHUNK]
+        found.update(model.objects.filter(**{f"{field}__in": chunk}).values_list(field, flat=True))
+    return found
+
+
+def write_events(events: Iterable[OutboxEvent], *, now: datetime | None = None) -> PublishResult:
+    """Writes the notices and webhook deliveries of many events at once (insert-if-absent: a replay
+    is a no-op) and queues the due ones after the caller's transaction commits. Call inside that
+    transaction.
+
+    A sweep publishes hundreds of events: the existing keys, the recipients' settings and the plans'
+    endpoints are read in one query each and the new rows inserted in one statement per table,
+    instead of a handful of statements per notice. Should a concurrent publisher have written one of
+    the rows in between, the batch falls back to inserting row by row, skipping the duplicates."""
+    now = now or timezone.now()
+    events = list(events)
+    result = PublishResult()
+    if not events:
+        return result
+    planned = [
+        (event, recipient, f"{event.event_key}:{recipient.key()}"[:200])
+        for event in events
+        for recipient in dedupe(event.recipients)
+    ]
+    existing = _existing(Notification, "dedupe_key", [key for _, _, key in planned])
+    book = PreferenceBook.for_recipients(recipient for _, recipient, _ in planned)
+    notices: list[tuple[Notification, bool]] = []
+    for event, recipient, dedupe_key in planned:
+        if dedupe_key in existing:
+            result.skipped += 1
+            continue
+        existing.add(dedupe_key)
+        notices.append(_notice(event, recipient, dedupe_key, prefs=book.for_recipient(recipient), now=now))
+    deliveries = _deliveries(events, now=now, result=result)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Notification.objects.bulk_create([notice for notice, _ in notices])
+                WebhookDelivery.objects.bulk_create(deliveries)
+        except IntegrityError:  # written by a concurrent publisher a moment ago
+            notices = [pair for pair in notices if _insert_if_absent(pair[0], result)]
+            deliveries = [delivery for delivery in deliveries if _insert_if_absent(delivery, result)]
+    result.notification_ids = [notice.pk for notice, _ in notices]
+    result.delivery_ids = [delivery.pk for delivery in deliveries]
+    emails_to_queue = [notice.pk for notice, send_now in notices if send_now]
+    deliveries_to_queue = list(result.delivery_ids)
+    if emails_to_queue or deliveries_to_queue:
+        transaction.on_commit(lambda: queue_deliveries(emails=emails_to_queue, webhooks=deliveries_to_queue))
+    return result
+
+
+def _insert_if_absent(row, result: PublishResult) -> bool:
+    row.pk = None
+    row._state.adding = True
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        result.skipped += 1
+        return False
+    return True
+
+
+def _notice(
+    event: OutboxEvent, recipient: Recipient, dedupe_key: str, *, prefs: Preferences, now: datetime
+) -> tuple[Notification, bool]:
+    """The unsaved notice of one recipient and whether its e-mail goes at once."""
+    catching_up = event.scheduled_for is not None and now - event.scheduled_for > CATCH_UP_AFTER
+    address = recipient.address()
+    deliver_after, digest = deliver_after_for(
+        prefs=prefs, event_type=event.event_type, urgent=event.urgent, now=event.scheduled_for or now
+    )
+    status = DeliveryStatus.PENDING
+    if not address or not prefs.email_enabled:
+        status = DeliveryStatus.NOT_NEEDED
+    send_now = status == DeliveryStatus.PENDING and deliver_after <= now and not digest and not catching_up
+    context = dict(event.context or {})
+    notice = Notification(
+        plan=event.plan,
+        dedupe_key=dedupe_key,
+        event_key=event.event_key,
+        event_type=event.event_type,
+        recipient_user=recipient.resolved_user(),
+        recipient_person=recipient.person,
+        recipient_email=address,
+        subject=event.subject[:250],
+        body=event.body,
+        link=event.link,
+        context={**context, "digest": True} if digest else context,
+        email_status=DeliveryStatus.SENDING if send_now else status,
+        deliver_after=deliver_after,
+        claimed_at=now if send_now else None,
+    )
+    return notice, send_now
+
+
+def _deliveries(events: list[OutboxEvent], *, now: datetime, result: PublishResult) -> list[WebhookDelivery]:
+    """The unsaved webhook deliveries of the events: one per (event, subscribed endpoint) not yet written."""
+    endpoints: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(
+        plan_id__in={event.plan.pk for event in events}, active=True
+    ).order_by("pk"):
+        endpoints.setdefault(endpoint.plan_id, []).append(endpoint)
+    if not endpoints:
+        return []
+    written = set(
+        _existing_pairs([event.event_key for event in events if event.plan.pk in endpoints], endpoints)
+    )
+    deliveries = []
+    for event in events:
+        payload = (
+            event.webhook_payload
+            if event.webhook_payload is not None
+            else {"subject": event.subject, **(event.context or {})}
+        )
+        for endpoint in endpoints.get(event.plan.pk, []):
+            if endpoint.event_types and event.event_type not in endpoint.event_types:
+                continue
+            if (endpoint.pk, event.event_key) in written:
+                result.skipped += 1
+                continue
+            written.add((endpoint.pk, event.event_key))
+            deliveries.append(
+                WebhookDelivery(
+                    plan=event.plan,
+                    endpoint=endpoint,
+                    event_key=event.event_key,
+                    event_type=event.event_type,
+                    webhook_id=new_webhook_id(),
+                    payload=webhook_body(event_type=event.event_type, payload=payload, now=now),
+                    status=DeliveryStatus.SENDING,
+                    deliver_after=now,
+                    claimed_at=now,
+                )
+            )
+    return deliveries
+
+
+def _existing_pairs(event_keys: list[str], endpoints: dict[int, list[WebhookEndpoint]]):
+    endpoint_ids = [endpoint.pk for group in endpoints.values() for endpoint in group]
+    for start in range(0, len(event_keys), LOOKUP_CHUNK):
+        yield from WebhookDelivery.objects.filter(
+            endpoint_id__in=endpoint_ids, event_key__in=event_keys[start : start + LOOKUP_CHUNK]
+        ).values_list("endpoint_id", "event_key")
 
 
 def new_webhook_id() -> str:
@@ -343,36 +512,6 @@ def new_webhook_id() -> str:
 def webhook_body(*, event_type: str, payload: dict, now: datetime) -> dict:
     """The Standard Webhooks envelope: ``type``, ``timestamp`` (UTC ISO) and a thin ``data``."""
     return {"type": event_type, "timestamp": now.astimezone(UTC).isoformat(), "data": payload}
-
-
-def _write_deliveries(
-    *, plan, event_key: str, event_type: str, payload: dict, now: datetime, result: PublishResult
-) -> list[int]:
-    queued = []
-    for endpoint in subscribed_endpoints(plan=plan, event_type=event_type):
-        if WebhookDelivery.objects.filter(endpoint=endpoint, event_key=event_key).exists():
-            result.skipped += 1
-            continue
-        delivery = WebhookDelivery(
-            plan=plan,
-            endpoint=endpoint,
-            event_key=event_key,
-            event_type=event_type,
-            webhook_id=new_webhook_id(),
-            payload=webhook_body(event_type=event_type, payload=payload, now=now),
-            status=DeliveryStatus.SENDING,
-            deliver_after=now,
-            claimed_at=now,
-        )
-        try:
-            with transaction.atomic():
-                delivery.save()
-        except IntegrityError:
-            result.skipped += 1
-            continue
-        result.delivery_ids.append(delivery.pk)
-        queued.append(delivery.pk)
-    return queued
 
 
 #: Deliveries per Celery message: one message per notice made the broker round trip and the task

@@ -12,19 +12,20 @@ Deliveries are sent only by the worker (``webhook_deliver``), never from a web r
 from __future__ import annotations
 
 import base64
+import http.client
 import ipaddress
 import json
 import logging
 import secrets
 import socket
-import urllib.error
-import urllib.request
+import ssl
 import uuid
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -206,15 +207,13 @@ def webhook_send_test(
 
 
 # --- Sending -----------------------------------------------------------------------------------
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # a redirect could lead to a private address: treat it as a failure
+#: Response bodies are read (to keep the connection) up to this size; a longer one closes it.
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def signed_request(*, delivery: WebhookDelivery, now: datetime) -> urllib.request.Request:
+def signed_request(*, delivery: WebhookDelivery, now: datetime) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one attempt: signed anew (the timestamp is part of the signature),
+    with the same ``webhook-id`` on every attempt."""
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
     signature = Webhook(delivery.endpoint.secret).sign(delivery.webhook_id, now, body)
     headers = {
@@ -224,36 +223,116 @@ def signed_request(*, delivery: WebhookDelivery, now: datetime) -> urllib.reques
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signature,
     }
-    return urllib.request.Request(  # noqa: S310 (the scheme is checked: https, or http when allowed)
-        delivery.endpoint.url, data=body.encode(), headers=headers, method="POST"
-    )
+    return body.encode(), headers
 
 
-def post(request: urllib.request.Request) -> int:
-    """POSTs and returns the status code (HTTP errors return their code; network errors raise)."""
-    try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+class Sender:
+    """POSTs over kept-alive connections, one per (scheme, host, port), for the length of a batch:
+    a new TCP (and TLS) connection per delivery was most of its cost. Redirects are never followed
+    (``http.client`` does not); a 3xx is a failed attempt, as a redirect could lead to a private
+    address."""
+
+    def __init__(self):
+        self._connections: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """Returns the status code (network errors raise OSError)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        reused = key in self._connections
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            return self._post(key, path, body, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self._drop(key)
+            if not reused:
+                raise
+            # The receiver closed the kept-alive connection while it was idle: one more try on a new
+            # one (a receiver that did get the first drops the repeat by its webhook-id).
+            return self._post(key, path, body, headers)
+        except OSError:
+            self._drop(key)
+            raise
+        except http.client.HTTPException as error:  # a malformed response: a failed attempt like any other
+            self._drop(key)
+            raise OSError(f"{type(error).__name__}: {error}") from error
+
+    def _post(self, key, path: str, body: bytes, headers: dict[str, str]) -> int:
+        connection = self._connections.get(key)
+        if connection is None:
+            scheme, host, port = key
+            if scheme == "https":
+                connection = http.client.HTTPSConnection(
+                    host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+                )
+            else:
+                connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS)
+            self._connections[key] = connection
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        length = response.getheader("content-length")
+        if response.will_close or length is None or int(length) > MAX_RESPONSE_BYTES:
             response.read(1024)
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+            self._drop(key)
+        else:
+            response.read()
+        return response.status
+
+    def _drop(self, key) -> None:
+        connection = self._connections.pop(key, None)
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        for key in list(self._connections):
+            self._drop(key)
+
+
+def _load(delivery_ids: list[int]) -> dict[int, WebhookDelivery]:
+    """The batch's deliveries still "sending", read at once (without locks: each is locked when sent)."""
+    deliveries = WebhookDelivery.objects.filter(
+        pk__in=delivery_ids, status=DeliveryStatus.SENDING
+    ).select_related("endpoint", "plan")
+    return {delivery.pk: delivery for delivery in deliveries}
+
+
+def _lock_if_sending(delivery_id: int) -> int | None:
+    """Locks the row for this transaction; returns its attempts so far if it is still "sending"."""
+    lock = " FOR UPDATE" if db_connection.features.has_select_for_update else ""
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT status, attempts FROM {WebhookDelivery._meta.db_table} WHERE id = %s{lock}",  # noqa: S608
+            [delivery_id],
+        )
+        row = cursor.fetchone()
+    return row[1] if row is not None and row[0] == DeliveryStatus.SENDING else None
+
+
+def _mark_sent(delivery_id: int, *, attempts: int, code: int, now: datetime) -> None:
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {WebhookDelivery._meta.db_table} SET status = %s, attempts = %s, "  # noqa: S608
+            "last_status_code = %s, delivered_at = %s, last_error = '' WHERE id = %s",
+            [DeliveryStatus.SENT, attempts, code, now, delivery_id],
+        )
 
 
 def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str:
     """Sends one claimed delivery; returns its status afterwards ("skipped" if it was not "sending")."""
+    return webhooks_deliver(delivery_ids=[delivery_id], now=now, raise_errors=True).popitem()[0]
+
+
+def _send_one(delivery: WebhookDelivery, *, sender: Sender, now: datetime | None) -> str:
+    """Locks, sends and marks one delivery in its own transaction: a crash re-sends at most this one.
+    The common path is two plain statements; failures go through the model."""
     with transaction.atomic():
         relaxed_commit()
-        delivery = (
-            WebhookDelivery.objects.select_for_update(of=("self",))
-            .select_related("endpoint", "plan")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.status != DeliveryStatus.SENDING:
+        attempts = _lock_if_sending(delivery.pk)
+        if attempts is None:
             return "skipped"
         now = now or timezone.now()
         endpoint = delivery.endpoint
-        delivery.attempts += 1
+        delivery.attempts = attempts + 1
         fields = ["status", "attempts", "last_status_code", "last_error", "deliver_after", "claimed_at"]
         if not endpoint.active:
             delivery.status = DeliveryStatus.DISABLED
@@ -262,18 +341,15 @@ def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str:
         code, error = None, ""
         try:
             validate_endpoint_url(endpoint.url)
-            code = post(signed_request(delivery=delivery, now=now))
+            code = sender.post(endpoint.url, *signed_request(delivery=delivery, now=now))
         except ValidationError as refused:
             error = "; ".join(refused.messages)
         except (OSError, ValueError) as failure:  # connection refused, timeout, TLS, bad URL
             error = f"{type(failure).__name__}: {failure}"
-        delivery.last_status_code = code
         if code is not None and 200 <= code < 300:
-            delivery.status = DeliveryStatus.SENT
-            delivery.delivered_at = now
-            delivery.last_error = ""
-            delivery.save(update_fields=[*fields, "delivered_at"])
-            return delivery.status
+            _mark_sent(delivery.pk, attempts=delivery.attempts, code=code, now=now)
+            return DeliveryStatus.SENT
+        delivery.last_status_code = code
         if code == 410:
             delivery.status = DeliveryStatus.DISABLED
             delivery.last_error = "410 Gone: the receiver asked us to stop."
@@ -300,15 +376,26 @@ def _disable_endpoint(endpoint: WebhookEndpoint, *, reason: str) -> None:
     )
 
 
-def webhooks_deliver(*, delivery_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+def webhooks_deliver(
+    *, delivery_ids: list[int], now: datetime | None = None, raise_errors: bool = False
+) -> dict[str, int]:
     """Sends a batch of claimed deliveries, each in its own transaction (a crash re-sends at most the
-    one in flight, with the same ``webhook-id``). Returns the count per resulting status."""
+    one in flight, with the same ``webhook-id``), over kept-alive connections. Returns the count per
+    resulting status."""
     outcome: dict[str, int] = {}
-    for delivery_id in delivery_ids:
-        try:
-            status = webhook_deliver(delivery_id=delivery_id, now=now)
-        except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
-            logger.exception("Webhook delivery %s failed unexpectedly.", delivery_id)
-            status = "error"
-        outcome[status] = outcome.get(status, 0) + 1
+    deliveries = _load(delivery_ids)
+    sender = Sender()
+    try:
+        for delivery_id in delivery_ids:
+            delivery = deliveries.get(delivery_id)
+            try:
+                status = "skipped" if delivery is None else _send_one(delivery, sender=sender, now=now)
+            except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
+                if raise_errors:
+                    raise
+                logger.exception("Webhook delivery %s failed unexpectedly.", delivery_id)
+                status = "error"
+            outcome[status] = outcome.get(status, 0) + 1
+    finally:
+        sender.close()
     return outcome

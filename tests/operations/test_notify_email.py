@@ -224,21 +224,22 @@ def _claimed_notices(plan, users) -> list[int]:
     return list(Notification.objects.order_by("pk").values_list("pk", flat=True))
 
 
-def test_a_batch_sends_each_notice_and_a_bad_id_does_not_stop_the_rest(plan, tina, bob, monkeypatch):
+def test_a_batch_sends_each_notice_and_a_bad_id_does_not_stop_the_rest(plan, tina, bob, alice, monkeypatch):
     from operations.notify import email as email_module
 
-    first, second = _claimed_notices(plan, [tina, bob])
-    real = email_module.email_deliver
+    first, broken, second = _claimed_notices(plan, [tina, bob, alice])
+    real = email_module._send_one
 
-    def deliver(*, notification_id, **kwargs):
-        if notification_id == -1:
+    def send_one(notification, **kwargs):
+        if notification.pk == broken:
             raise RuntimeError("a broken row")
-        return real(notification_id=notification_id, **kwargs)
+        return real(notification, **kwargs)
 
-    monkeypatch.setattr(email_module, "email_deliver", deliver)
-    outcome = email_module.emails_deliver(notification_ids=[first, -1, second])
-    assert outcome == {DeliveryStatus.SENT: 2, "error": 1}
-    assert sorted(message.subject for message in mail.outbox) == ["Notice 0", "Notice 1"]
+    monkeypatch.setattr(email_module, "_send_one", send_one)
+    outcome = email_module.emails_deliver(notification_ids=[first, broken, -1, second])
+    assert outcome == {DeliveryStatus.SENT: 2, "error": 1, "skipped": 1}
+    assert sorted(message.subject for message in mail.outbox) == ["Notice 0", "Notice 2"]
+    assert Notification.objects.get(pk=broken).email_status == DeliveryStatus.SENDING  # the sweep reclaims it
 
 
 def test_on_postgresql_a_delivery_commits_without_waiting_for_the_disk(needs_postgres, plan, tina):

@@ -184,14 +184,14 @@ def test_a_bad_row_is_logged_pushed_back_an_hour_and_does_not_block_the_others(
 ):
     broken = occurrence(task(plan, owner=owner, title="Broken"), due_at=DUE, now=utc(2026, 7, 1))
     fine = occurrence(task(plan, owner=owner, title="Fine"), due_at=DUE, now=utc(2026, 7, 1))
-    real = reminders._publish_stage
+    real = reminders._reminder_event
 
-    def publish_or_fail(*, occurrence, stage, now):
+    def event_or_fail(*, occurrence, stage, leads):
         if occurrence.pk == broken.pk:
             raise RuntimeError("corrupt row")
-        return real(occurrence=occurrence, stage=stage, now=now)
+        return real(occurrence=occurrence, stage=stage, leads=leads)
 
-    monkeypatch.setattr(reminders, "_publish_stage", publish_or_fail)
+    monkeypatch.setattr(reminders, "_reminder_event", event_or_fail)
     with caplog.at_level(logging.ERROR):
         assert sweep(DUE) == 2
     assert "failed; retrying in an hour" in caplog.text
