@@ -3,18 +3,23 @@
 same broker, then the same with the worker SIGKILLed midway and restarted.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hb_bench REDIS_BENCH_URL=redis://127.0.0.1:6379/6 \\
-        .venv/bin/python bench/bench_delivery.py [--reminders 10000] [--pool solo]
+        .venv/bin/python bench/bench_delivery.py [--reminders 10000] [--workers prefork:2,solo:1]
 
 It migrates the database it is given, FLUSHES the Redis database it is given, creates a scratch plan
 (deleted at the end) and starts its own workers. Each reminder is one e-mail and one webhook delivery
 (one endpoint subscribed), so 10,000 reminders are 20,000 delivery tasks.
+
+For each worker configuration (``--workers``; by default the product's own worker, prefork with 2
+processes as bin/run and docker-compose start it, then a single solo process):
 
 1. Baseline: 2 x N ``supportplan.tasks.ping`` tasks (no database, no I/O) through the same broker and the
    same kind of worker; tasks per second from the first publish to an empty queue.
 2. Delivery: N occurrences due now; the beat's ``sweep_reminders`` task is sent to the worker, which
    writes the outbox and then delivers every e-mail and webhook; tasks per second from the sweep to
    the last delivery. Ratio = delivery tasks/s / no-op tasks/s (target >= 0.5).
-3. Crash: the same with the worker SIGKILLed when about half is delivered and started again; kombu's
+Then, once:
+
+3. Crash: the same with a solo worker SIGKILLed when about half is delivered and started again; kombu's
    ``visibility_timeout`` is 10 s for the run so the unacknowledged message returns quickly. Counts
    e-mails (by Message-ID) and webhook requests (by webhook-id): lost must be 0; duplicates at most
    one per killed process, and each duplicate carries the same id as its original.
@@ -129,6 +134,23 @@ class Worker:
             if time.monotonic() > deadline or self.process.poll() is not None:
                 sys.exit("The worker did not start.")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU so far of the worker and its pool's child processes (Linux /proc)."""
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+        tree, ticks = {self.process.pid}, 0
+        for pid, (parent, used) in sorted(stats.items()):
+            if pid in tree or parent in tree:
+                tree.add(pid)
+                ticks += used
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
@@ -146,14 +168,16 @@ def queue_empty(client: redis.Redis) -> bool:
     return client.llen("celery") == 0 and client.hlen("unacked") == 0
 
 
-def baseline(app, client: redis.Redis, tasks: int) -> float:
+def baseline(app, client: redis.Redis, tasks: int, worker: Worker) -> tuple[float, float]:
+    """(tasks per second, worker CPU milliseconds per task)."""
+    cpu = worker.cpu_seconds()
     started = time.perf_counter()
     with app.producer_or_acquire() as producer:
         for number in range(tasks):
             app.send_task("supportplan.tasks.ping", args=[str(number)], producer=producer, ignore_result=True)
     while not queue_empty(client):
         time.sleep(0.02)
-    return tasks / (time.perf_counter() - started)
+    return tasks / (time.perf_counter() - started), (worker.cpu_seconds() - cpu) * 1000 / tasks
 
 
 def build(plan: SupportPlan, reminders: int, receiver: Receiver) -> None:
@@ -204,11 +228,14 @@ def delivered(plan: SupportPlan) -> tuple[int, int]:
     return emails, hooks
 
 
-def run_delivery(app, plan, reminders: int, worker_factory, kill_at: float | None) -> tuple[float, int]:
-    """Sends the sweep; returns (delivery tasks per second, workers killed)."""
+def run_delivery(
+    app, plan, reminders: int, worker_factory, kill_at: float | None
+) -> tuple[float, int, float]:
+    """Sends the sweep; returns (delivery tasks per second, workers killed, worker CPU ms per delivery)."""
     killed = 0
     worker = worker_factory()
     worker.wait_ready(app)
+    cpu = worker.cpu_seconds()
     started = time.perf_counter()
     app.send_task("operations.tasks_notify.sweep_reminders", ignore_result=True)
     deadline = time.monotonic() + 3600
@@ -231,9 +258,10 @@ def run_delivery(app, plan, reminders: int, worker_factory, kill_at: float | Non
                 sys.exit(f"Not delivered within an hour: {emails} e-mails, {hooks} webhooks.")
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
+        cpu_ms = (worker.cpu_seconds() - cpu) * 1000 / (2 * reminders)
     finally:
         worker.stop()
-    return 2 * reminders / elapsed, killed
+    return 2 * reminders / elapsed, killed, cpu_ms
 
 
 MESSAGE_ID = re.compile(r"^Message-ID:\s*(<[^>]+>)", re.MULTILINE)
@@ -277,14 +305,27 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def parse_configs(text: str) -> list[tuple[str, int]]:
+    configs = []
+    for item in text.split(","):
+        pool, _, concurrency = item.partition(":")
+        configs.append((pool, int(concurrency or 1)))
+    return configs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reminders", type=int, default=10_000)
-    parser.add_argument("--pool", default="solo", help="worker pool for every run (solo: one process)")
-    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        default="prefork:2,solo:1",
+        help="worker configurations (pool:concurrency), each measured against the no-op task in the same "
+        "configuration; the first is the verdict. prefork:2 is the worker bin/run and docker-compose start.",
+    )
     parser.add_argument("--phases", default="noop,delivery,crash")
     args = parser.parse_args()
     phases = set(args.phases.split(","))
+    configs = parse_configs(args.workers)
     if connection.vendor != "postgresql":
         sys.exit("Set DATABASE_URL to a PostgreSQL database.")
     broker = os.environ.get("REDIS_BENCH_URL", "redis://127.0.0.1:6379/6")
@@ -301,46 +342,68 @@ def main() -> None:
     ).delete()  # earlier runs
     receiver = Receiver()
     plans = []
-    say(f"worker: --pool={args.pool} --concurrency={args.concurrency}; broker {broker}; log {WORKER_LOG}")
-    noop_rate = None
+    say(f"{args.reminders} reminders; broker {broker}; worker log {WORKER_LOG}")
+    ratios = []
     try:
         with tempfile.TemporaryDirectory() as scratch:
             scratch = Path(scratch)
 
-            def worker_factory(var_dir: Path, reclaim_after: int = 600):
+            def worker_factory(var_dir: Path, pool: str, concurrency: int, reclaim_after: int = 600):
                 return lambda: Worker(
                     broker=broker,
                     var_dir=var_dir,
-                    pool=args.pool,
-                    concurrency=args.concurrency,
+                    pool=pool,
+                    concurrency=concurrency,
                     reclaim_after=reclaim_after,
                 )
 
-            if "noop" in phases:
-                worker = worker_factory(scratch / "noop")()
-                worker.wait_ready(app)
-                noop_rate = baseline(app, client, 2 * args.reminders)
-                worker.stop()
-                say(f"1. no-op task: {2 * args.reminders} tasks, {noop_rate:,.0f} tasks/s")
-
-            if "delivery" in phases:
-                plan = SupportPlan.objects.create(name="Delivery bench", slug=f"bench-{uuid.uuid4().hex[:6]}")
-                plans.append(plan)
-                build(plan, args.reminders, receiver)
-                rate, _ = run_delivery(
-                    app, plan, args.reminders, worker_factory(scratch / "run"), kill_at=None
-                )
-                say(
-                    f"2. delivery: {args.reminders} reminders = {2 * args.reminders} delivery tasks "
-                    f"(+ the sweep writing the outbox), {rate:,.0f} tasks/s = {rate / 2:,.0f} reminders/s"
-                )
-                if noop_rate:
-                    ratio = rate / noop_rate
-                    verdict = "OK" if ratio >= 0.5 else "MISSED"
-                    say(f"   ratio delivery tasks/s : no-op tasks/s = {ratio:.2f} (target >= 0.5): {verdict}")
-                audit(plan, scratch / "run" / "mail", receiver, killed=0)
+            for number, (pool, concurrency) in enumerate(configs, start=1):
+                label = f"--pool={pool} --concurrency={concurrency}"
+                noop_rate = None
+                if "noop" in phases:
+                    worker = worker_factory(scratch / f"noop{number}", pool, concurrency)()
+                    worker.wait_ready(app)
+                    noop_rate, noop_cpu = baseline(app, client, 2 * args.reminders, worker)
+                    worker.stop()
+                    say(
+                        f"{number}a. [{label}] no-op task: {2 * args.reminders} tasks, "
+                        f"{noop_rate:,.0f} tasks/s (worker CPU {noop_cpu:.2f} ms per task; "
+                        f"load average {os.getloadavg()[0]:.1f})"
+                    )
+                if "delivery" in phases:
+                    receiver.ids.clear()
+                    plan = SupportPlan.objects.create(
+                        name="Delivery bench", slug=f"bench-{uuid.uuid4().hex[:6]}"
+                    )
+                    plans.append(plan)
+                    build(plan, args.reminders, receiver)
+                    rate, _, cpu_ms = run_delivery(
+                        app,
+                        plan,
+                        args.reminders,
+                        worker_factory(scratch / f"run{number}", pool, concurrency),
+                        kill_at=None,
+                    )
+                    say(
+                        f"{number}b. [{label}] delivery: {args.reminders} reminders = {2 * args.reminders} "
+                        f"delivery tasks (+ the sweep writing the outbox), {rate:,.0f} tasks/s = "
+                        f"{rate / 2:,.0f} reminders/s (worker CPU {cpu_ms:.2f} ms per delivery, sweep "
+                        f"included; load average {os.getloadavg()[0]:.1f})"
+                    )
+                    if noop_rate:
+                        ratio = rate / noop_rate
+                        ratios.append((label, ratio))
+                        verdict = "OK" if ratio >= 0.5 else "MISSED"
+                        say(
+                            f"    [{label}] ratio delivery tasks/s : no-op tasks/s = {ratio:.2f} "
+                            f"(target >= 0.5): {verdict}"
+                        )
+                    audit(plan, scratch / f"run{number}" / "mail", receiver, killed=0)
+                    plan.delete()
+                    plans.remove(plan)
 
             if "crash" in phases:
+                # One process (solo), so "at most one duplicate per killed process" is exact.
                 receiver.ids.clear()
                 client.flushdb()
                 plan = SupportPlan.objects.create(
@@ -348,15 +411,24 @@ def main() -> None:
                 )
                 plans.append(plan)
                 build(plan, args.reminders, receiver)
-                rate, killed = run_delivery(
+                rate, killed, _ = run_delivery(
                     app,
                     plan,
                     args.reminders,
-                    worker_factory(scratch / "crash", reclaim_after=60),
+                    worker_factory(scratch / "crash", "solo", 1, reclaim_after=60),
                     kill_at=0.5,
                 )
-                say(f"3. with SIGKILL midway and a restart: {rate:,.0f} tasks/s including the restart")
+                say(
+                    f"{len(configs) + 1}. [--pool=solo] with SIGKILL midway and a restart: "
+                    f"{rate:,.0f} tasks/s including the restart"
+                )
                 audit(plan, scratch / "crash" / "mail", receiver, killed=killed)
+            if ratios:
+                label, ratio = ratios[0]
+                say(
+                    f"Verdict ({label}, the worker the product runs): ratio {ratio:.2f}, target >= 0.5: "
+                    f"{'MET' if ratio >= 0.5 else 'NOT MET'}"
+                )
     finally:
         for plan in plans:
             plan.delete()

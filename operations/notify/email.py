@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from operations.models import Notification
 from operations.models.notifications import DeliveryStatus, EventType
-from operations.notify.outbox import PreferenceBook, preferences_for, relaxed_commit
+from operations.notify.outbox import PreferenceBook, lock_for_delivery, preferences_for
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +117,13 @@ def build_message(notification: Notification, zone: ZoneInfo | None = None) -> E
 
 def _load(notification_ids: list[int]) -> dict[int, Notification]:
     """The batch's notices still "sending", read at once (without locks: each is locked when sent)."""
-    notices = Notification.objects.filter(
-        pk__in=notification_ids, email_status=DeliveryStatus.SENDING
-    ).select_related("plan", "recipient_person")
-    return {notice.pk: notice for notice in notices}
+    # By key alone: with the status in the query too, the planner may AND in the whole pending index.
+    notices = (
+        Notification.objects.filter(pk__in=notification_ids)
+        .select_related("plan", "recipient_person")
+        .order_by()
+    )
+    return {notice.pk: notice for notice in notices if notice.email_status == DeliveryStatus.SENDING}
 
 
 def email_deliver(*, notification_id: int, now: datetime | None = None, connection=None) -> str:
@@ -130,20 +133,6 @@ def email_deliver(*, notification_id: int, now: datetime | None = None, connecti
     if notice is None:
         return "skipped"
     return _send_one(notice, zone=recipient_zone(notice), now=now, connection=connection)
-
-
-def _lock_if_sending(notification_id: int) -> int | None:
-    """Locks the row for this transaction; returns its attempts so far if it is still "sending"
-    (another worker may have sent it since it was read), else None."""
-    lock = " FOR UPDATE" if db_connection.features.has_select_for_update else ""
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT email_status, email_attempts FROM {Notification._meta.db_table} "  # noqa: S608
-            f"WHERE id = %s{lock}",
-            [notification_id],
-        )
-        row = cursor.fetchone()
-    return row[1] if row is not None and row[0] == DeliveryStatus.SENDING else None
 
 
 def _mark_sent(notification_id: int, *, attempts: int, now: datetime) -> None:
@@ -164,8 +153,9 @@ def _send_one(notification: Notification, *, zone: ZoneInfo, now: datetime | Non
         logger.exception("Notification %s could not be rendered.", notification.pk)
         message, render_error = None, error
     with transaction.atomic():
-        relaxed_commit()
-        attempts = _lock_if_sending(notification.pk)
+        attempts = lock_for_delivery(
+            Notification, notification.pk, status_field="email_status", attempts_field="email_attempts"
+        )
         if attempts is None:
             return "skipped"
         notification.email_attempts = attempts + 1

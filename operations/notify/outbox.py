@@ -538,16 +538,25 @@ def queue_deliveries(*, emails: Iterable[int] = (), webhooks: Iterable[int] = ()
                 )
 
 
-def relaxed_commit() -> None:
-    """Marks the current transaction's commit as not waiting for the disk (PostgreSQL only).
+def lock_for_delivery(model, pk: int, *, status_field: str, attempts_field: str) -> int | None:
+    """Locks one outbox row for the current transaction; returns its attempts so far if it is still
+    "sending" (another worker may have sent it since the batch was read), else None.
 
-    Used only by the delivery transactions, which change nothing but a notice's delivery state: the
-    notice itself was committed durably before any message was queued. A database crash may forget the
-    "sent" mark of the last moments, so the notice goes out again with the same Message-ID / webhook-id
-    (a duplicate the receiver can drop), never a loss. The flush per delivery was most of its cost."""
+    On PostgreSQL the same round trip marks the transaction's commit as not waiting for the disk. Only
+    delivery transactions do this: they change nothing but a row's delivery state, and the row itself
+    was committed durably before any message was queued. A database crash may forget the "sent" mark
+    of the last moments, so the notice goes out again with the same Message-ID / webhook-id (a
+    duplicate the receiver can drop), never a loss. The flush per delivery was most of its cost."""
+    table = model._meta.db_table
+    select = f"SELECT {status_field}, {attempts_field} FROM {table} WHERE id = %s"  # noqa: S608
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        select = f"SET LOCAL synchronous_commit TO OFF; {select} FOR UPDATE"
+    elif connection.features.has_select_for_update:
+        select += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(select, [pk])
+        row = cursor.fetchone()
+    return row[1] if row is not None and row[0] == DeliveryStatus.SENDING else None
 
 
 # --- Claims ------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from standardwebhooks import Webhook
 
 from operations.models import WebhookDelivery, WebhookEndpoint
 from operations.models.notifications import DeliveryStatus, EventType
-from operations.notify.outbox import new_webhook_id, queue_deliveries, relaxed_commit, webhook_body
+from operations.notify.outbox import lock_for_delivery, new_webhook_id, queue_deliveries, webhook_body
 from supportplan.models import SupportPlan
 
 logger = logging.getLogger(__name__)
@@ -290,22 +290,11 @@ class Sender:
 
 def _load(delivery_ids: list[int]) -> dict[int, WebhookDelivery]:
     """The batch's deliveries still "sending", read at once (without locks: each is locked when sent)."""
-    deliveries = WebhookDelivery.objects.filter(
-        pk__in=delivery_ids, status=DeliveryStatus.SENDING
-    ).select_related("endpoint", "plan")
-    return {delivery.pk: delivery for delivery in deliveries}
-
-
-def _lock_if_sending(delivery_id: int) -> int | None:
-    """Locks the row for this transaction; returns its attempts so far if it is still "sending"."""
-    lock = " FOR UPDATE" if db_connection.features.has_select_for_update else ""
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT status, attempts FROM {WebhookDelivery._meta.db_table} WHERE id = %s{lock}",  # noqa: S608
-            [delivery_id],
-        )
-        row = cursor.fetchone()
-    return row[1] if row is not None and row[0] == DeliveryStatus.SENDING else None
+    # By key alone: with the status in the query too, the planner may AND in the whole pending index.
+    deliveries = (
+        WebhookDelivery.objects.filter(pk__in=delivery_ids).select_related("endpoint", "plan").order_by()
+    )
+    return {delivery.pk: delivery for delivery in deliveries if delivery.status == DeliveryStatus.SENDING}
 
 
 def _mark_sent(delivery_id: int, *, attempts: int, code: int, now: datetime) -> None:
@@ -326,8 +315,9 @@ def _send_one(delivery: WebhookDelivery, *, sender: Sender, now: datetime | None
     """Locks, sends and marks one delivery in its own transaction: a crash re-sends at most this one.
     The common path is two plain statements; failures go through the model."""
     with transaction.atomic():
-        relaxed_commit()
-        attempts = _lock_if_sending(delivery.pk)
+        attempts = lock_for_delivery(
+            WebhookDelivery, delivery.pk, status_field="status", attempts_field="attempts"
+        )
         if attempts is None:
             return "skipped"
         now = now or timezone.now()
