@@ -14,14 +14,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection as db_connection
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from operations.models import Notification
 from operations.models.notifications import DeliveryStatus, EventType
-from operations.notify.outbox import PreferenceBook, lock_for_delivery, preferences_for
+from operations.notify.outbox import DeliveryLedger, PreferenceBook, preferences_for
 
 logger = logging.getLogger(__name__)
 
@@ -132,56 +130,61 @@ def email_deliver(*, notification_id: int, now: datetime | None = None, connecti
     notice = _load([notification_id]).get(notification_id)
     if notice is None:
         return "skipped"
-    return _send_one(notice, zone=recipient_zone(notice), now=now, connection=connection)
+    with _ledger() as ledger:
+        return _send_one(notice, ledger=ledger, zone=recipient_zone(notice), now=now, connection=connection)
 
 
-def _mark_sent(notification_id: int, *, attempts: int, now: datetime) -> None:
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Notification._meta.db_table} SET email_status = %s, email_attempts = %s, "  # noqa: S608
-            "email_sent_at = %s, email_last_error = '' WHERE id = %s",
-            [DeliveryStatus.SENT, attempts, now, notification_id],
-        )
+def _ledger() -> DeliveryLedger:
+    return DeliveryLedger(Notification, status_field="email_status", attempts_field="email_attempts")
 
 
-def _send_one(notification: Notification, *, zone: ZoneInfo, now: datetime | None, connection) -> str:
-    """Renders, then locks, sends and marks one notice in its own transaction: a crash re-sends at
-    most this one. The common path is two plain statements; failures go through the model."""
+def _send_one(
+    notification: Notification, *, ledger: DeliveryLedger, zone: ZoneInfo, now: datetime | None, connection
+) -> str:
+    """Renders, then locks, sends and records one notice in its own transaction (``ledger``)."""
     try:
         message, render_error = build_message(notification, zone), None
     except Exception as error:  # a bad row (template, data): record it, never retry it forever
         logger.exception("Notification %s could not be rendered.", notification.pk)
         message, render_error = None, error
-    with transaction.atomic():
-        attempts = lock_for_delivery(
-            Notification, notification.pk, status_field="email_status", attempts_field="email_attempts"
+    attempts = ledger.lock(notification.pk)
+    if attempts is None:
+        return "skipped"
+    attempts += 1
+    if message is None:
+        status = DeliveryStatus.FAILED
+        ledger.record(
+            notification.pk,
+            email_status=status,
+            email_attempts=attempts,
+            email_last_error=f"Could not render: {render_error}"[:2000],
         )
-        if attempts is None:
-            return "skipped"
-        notification.email_attempts = attempts + 1
-        fields = ["email_status", "email_attempts", "email_last_error", "deliver_after", "claimed_at"]
-        if message is None:
-            notification.email_status = DeliveryStatus.FAILED
-            notification.email_last_error = f"Could not render: {render_error}"[:2000]
-            notification.save(update_fields=fields)
-            return notification.email_status
-        if connection is not None:
-            message.connection = connection
-        try:
-            message.send()
-        except (smtplib.SMTPException, OSError) as error:
-            now = now or timezone.now()
-            notification.email_last_error = f"{type(error).__name__}: {error}"[:2000]
-            if notification.email_attempts >= max_attempts():
-                notification.email_status = DeliveryStatus.FAILED
-            else:
-                notification.email_status = DeliveryStatus.PENDING
-                notification.deliver_after = now + retry_delay(notification.email_attempts)
-            notification.claimed_at = None
-            notification.save(update_fields=fields)
-            return notification.email_status
-        _mark_sent(notification.pk, attempts=notification.email_attempts, now=now or timezone.now())
-        return DeliveryStatus.SENT
+        return status
+    if connection is not None:
+        message.connection = connection
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        now = now or timezone.now()
+        retry = attempts < max_attempts()
+        status = DeliveryStatus.PENDING if retry else DeliveryStatus.FAILED
+        ledger.record(
+            notification.pk,
+            email_status=status,
+            email_attempts=attempts,
+            email_last_error=f"{type(error).__name__}: {error}"[:2000],
+            deliver_after=now + retry_delay(attempts) if retry else notification.deliver_after,
+            claimed_at=None,
+        )
+        return status
+    ledger.record(
+        notification.pk,
+        email_status=DeliveryStatus.SENT,
+        email_attempts=attempts,
+        email_sent_at=now or timezone.now(),
+        email_last_error="",
+    )
+    return DeliveryStatus.SENT
 
 
 def emails_deliver(*, notification_ids: list[int], now: datetime | None = None) -> dict[str, int]:
@@ -202,18 +205,20 @@ def emails_deliver(*, notification_ids: list[int], now: datetime | None = None) 
     except (smtplib.SMTPException, OSError):
         connection = None  # each send opens its own and records its own failure
     try:
-        for notification_id in notification_ids:
-            notice = notices.get(notification_id)
-            try:
-                status = (
-                    "skipped"
-                    if notice is None
-                    else _send_one(notice, zone=recipient_zone(notice, book), now=now, connection=connection)
-                )
-            except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
-                logger.exception("Notification %s could not be delivered.", notification_id)
-                status = "error"
-            outcome[status] = outcome.get(status, 0) + 1
+        with _ledger() as ledger:
+            for notification_id in notification_ids:
+                notice = notices.get(notification_id)
+                if notice is None:
+                    outcome["skipped"] = outcome.get("skipped", 0) + 1
+                    continue
+                try:
+                    zone = recipient_zone(notice, book)
+                    status = _send_one(notice, ledger=ledger, zone=zone, now=now, connection=connection)
+                except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
+                    logger.exception("Notification %s could not be delivered.", notification_id)
+                    ledger.abort()
+                    status = "error"
+                outcome[status] = outcome.get(status, 0) + 1
     finally:
         if connection is not None:
             connection.close()

@@ -538,25 +538,109 @@ def queue_deliveries(*, emails: Iterable[int] = (), webhooks: Iterable[int] = ()
                 )
 
 
-def lock_for_delivery(model, pk: int, *, status_field: str, attempts_field: str) -> int | None:
-    """Locks one outbox row for the current transaction; returns its attempts so far if it is still
-    "sending" (another worker may have sent it since the batch was read), else None.
+class DeliveryLedger:
+    """Each delivery of a batch in its own transaction: lock the row, check it is still "sending",
+    send, record the outcome, commit; a crash re-sends at most the one in flight.
 
-    On PostgreSQL the same round trip marks the transaction's commit as not waiting for the disk. Only
-    delivery transactions do this: they change nothing but a row's delivery state, and the row itself
-    was committed durably before any message was queued. A database crash may forget the "sent" mark
-    of the last moments, so the notice goes out again with the same Message-ID / webhook-id (a
-    duplicate the receiver can drop), never a loss. The flush per delivery was most of its cost."""
-    table = model._meta.db_table
-    select = f"SELECT {status_field}, {attempts_field} FROM {table} WHERE id = %s"  # noqa: S608
-    if connection.vendor == "postgresql":
-        select = f"SET LOCAL synchronous_commit TO OFF; {select} FOR UPDATE"
-    elif connection.features.has_select_for_update:
-        select += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(select, [pk])
-        row = cursor.fetchone()
-    return row[1] if row is not None and row[0] == DeliveryStatus.SENDING else None
+    The delivery transactions commit without waiting for the disk (PostgreSQL's ``synchronous_commit
+    off``, for these transactions only): they change nothing but a row's delivery state, and the row
+    itself was committed durably before any message was queued. A database crash may forget the
+    "sent" mark of the last moments, so the notice goes out again with the same Message-ID /
+    webhook-id (a duplicate the receiver can drop), never a loss.
+
+    On PostgreSQL outside any atomic block the transactions are chained: the outcome of one delivery,
+    its COMMIT and the next one's BEGIN and lock travel in one round trip, so a delivery costs one
+    round trip instead of three (lock, update, commit). Elsewhere each row is a plain atomic block.
+
+    Use as a context manager; ``lock`` each row, ``record`` its outcome; ``abort`` after an error."""
+
+    def __init__(self, model, *, status_field: str, attempts_field: str):
+        self.model = model
+        self.table = model._meta.db_table
+        self.select = f"SELECT {status_field}, {attempts_field} FROM {self.table} WHERE id = %s"  # noqa: S608
+        connection.ensure_connection()
+        self.chained = connection.vendor == "postgresql" and connection.get_autocommit()
+        self._pending: list[tuple[str, list]] = []
+        self._open = False
+        self._atomic = None
+
+    def __enter__(self) -> DeliveryLedger:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if error is None:
+            self.finish()
+        else:
+            self.abort()
+
+    def lock(self, pk: int) -> int | None:
+        """Ends the previous row's transaction and opens this row's, locking it; returns its attempts
+        so far if it is still "sending" (another worker may have sent it since it was read), else None."""
+        if self.chained:
+            sql, params = self._flush()
+            sql += f"BEGIN; SET LOCAL synchronous_commit TO OFF; {self.select} FOR UPDATE"
+            self._open = True
+            row = self._execute(sql, [*params, pk])
+        else:
+            self.finish()
+            self._atomic = transaction.atomic()
+            self._atomic.__enter__()
+            lock = ""
+            if connection.vendor == "postgresql":
+                lock = " FOR UPDATE"
+                self._execute("SET LOCAL synchronous_commit TO OFF", [], fetch=False)
+            elif connection.features.has_select_for_update:
+                lock = " FOR UPDATE"
+            row = self._execute(self.select + lock, [pk])
+        return row[1] if row is not None and row[0] == DeliveryStatus.SENDING else None
+
+    def record(self, pk: int, **values) -> None:
+        """The row's outcome (field values), written in its transaction before it commits."""
+        fields = [self.model._meta.get_field(name) for name in values]
+        assignments = ", ".join(f"{field.column} = %s" for field in fields)
+        params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+        statement = (f"UPDATE {self.table} SET {assignments} WHERE id = %s", [*params, pk])  # noqa: S608
+        if self.chained:
+            self._pending.append(statement)
+        else:
+            self._execute(*statement, fetch=False)
+
+    def finish(self) -> None:
+        """Commits the current row's transaction, if one is open."""
+        if self.chained:
+            if self._open:
+                sql, params = self._flush()
+                self._execute(sql, params, fetch=False)
+        elif self._atomic is not None:
+            atomic, self._atomic = self._atomic, None
+            atomic.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        """Rolls the current row's transaction back (after an unexpected error)."""
+        self._pending.clear()
+        if self.chained:
+            if self._open:
+                self._open = False
+                self._execute("ROLLBACK", [], fetch=False)
+        elif self._atomic is not None:
+            atomic, self._atomic = self._atomic, None
+            atomic.__exit__(RuntimeError, RuntimeError("delivery aborted"), None)
+
+    def _flush(self) -> tuple[str, list]:
+        sql, params = "", []
+        for statement, values in self._pending:
+            sql += statement + "; "
+            params += values
+        self._pending.clear()
+        if self._open:
+            sql += "COMMIT; "
+            self._open = False
+        return sql, params
+
+    def _execute(self, sql: str, params: list, *, fetch: bool = True):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if fetch else None
 
 
 # --- Claims ------------------------------------------------------------------------------------

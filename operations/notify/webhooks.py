@@ -25,14 +25,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from operations.models import WebhookDelivery, WebhookEndpoint
 from operations.models.notifications import DeliveryStatus, EventType
-from operations.notify.outbox import lock_for_delivery, new_webhook_id, queue_deliveries, webhook_body
+from operations.notify.outbox import DeliveryLedger, new_webhook_id, queue_deliveries, webhook_body
 from supportplan.models import SupportPlan
 
 logger = logging.getLogger(__name__)
@@ -297,64 +296,63 @@ def _load(delivery_ids: list[int]) -> dict[int, WebhookDelivery]:
     return {delivery.pk: delivery for delivery in deliveries if delivery.status == DeliveryStatus.SENDING}
 
 
-def _mark_sent(delivery_id: int, *, attempts: int, code: int, now: datetime) -> None:
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {WebhookDelivery._meta.db_table} SET status = %s, attempts = %s, "  # noqa: S608
-            "last_status_code = %s, delivered_at = %s, last_error = '' WHERE id = %s",
-            [DeliveryStatus.SENT, attempts, code, now, delivery_id],
-        )
-
-
 def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str:
     """Sends one claimed delivery; returns its status afterwards ("skipped" if it was not "sending")."""
     return webhooks_deliver(delivery_ids=[delivery_id], now=now, raise_errors=True).popitem()[0]
 
 
-def _send_one(delivery: WebhookDelivery, *, sender: Sender, now: datetime | None) -> str:
-    """Locks, sends and marks one delivery in its own transaction: a crash re-sends at most this one.
-    The common path is two plain statements; failures go through the model."""
-    with transaction.atomic():
-        attempts = lock_for_delivery(
-            WebhookDelivery, delivery.pk, status_field="status", attempts_field="attempts"
+def _send_one(
+    delivery: WebhookDelivery, *, ledger: DeliveryLedger, sender: Sender, now: datetime | None
+) -> str:
+    """Locks, sends and records one delivery in its own transaction (``ledger``). Returns its status;
+    "disabled" by a 410 also disables the endpoint, once the delivery's transaction is committed."""
+    attempts = ledger.lock(delivery.pk)
+    if attempts is None:
+        return "skipped"
+    now = now or timezone.now()
+    endpoint = delivery.endpoint
+    attempts += 1
+    if not endpoint.active:
+        ledger.record(delivery.pk, status=DeliveryStatus.DISABLED, attempts=attempts)
+        return DeliveryStatus.DISABLED
+    code, error = None, ""
+    try:
+        validate_endpoint_url(endpoint.url)
+        code = sender.post(endpoint.url, *signed_request(delivery=delivery, now=now))
+    except ValidationError as refused:
+        error = "; ".join(refused.messages)
+    except (OSError, ValueError) as failure:  # connection refused, timeout, TLS, bad URL
+        error = f"{type(failure).__name__}: {failure}"
+    if code is not None and 200 <= code < 300:
+        ledger.record(
+            delivery.pk,
+            status=DeliveryStatus.SENT,
+            attempts=attempts,
+            last_status_code=code,
+            delivered_at=now,
+            last_error="",
         )
-        if attempts is None:
-            return "skipped"
-        now = now or timezone.now()
-        endpoint = delivery.endpoint
-        delivery.attempts = attempts + 1
-        fields = ["status", "attempts", "last_status_code", "last_error", "deliver_after", "claimed_at"]
-        if not endpoint.active:
-            delivery.status = DeliveryStatus.DISABLED
-            delivery.save(update_fields=fields)
-            return delivery.status
-        code, error = None, ""
-        try:
-            validate_endpoint_url(endpoint.url)
-            code = sender.post(endpoint.url, *signed_request(delivery=delivery, now=now))
-        except ValidationError as refused:
-            error = "; ".join(refused.messages)
-        except (OSError, ValueError) as failure:  # connection refused, timeout, TLS, bad URL
-            error = f"{type(failure).__name__}: {failure}"
-        if code is not None and 200 <= code < 300:
-            _mark_sent(delivery.pk, attempts=delivery.attempts, code=code, now=now)
-            return DeliveryStatus.SENT
-        delivery.last_status_code = code
-        if code == 410:
-            delivery.status = DeliveryStatus.DISABLED
-            delivery.last_error = "410 Gone: the receiver asked us to stop."
-            delivery.save(update_fields=fields)
-            _disable_endpoint(endpoint, reason=f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.")
-            return delivery.status
-        delivery.last_error = (error or f"HTTP {code}")[:2000]
-        delivery.claimed_at = None
-        if delivery.attempts >= max_attempts():
-            delivery.status = DeliveryStatus.FAILED
-        else:
-            delivery.status = DeliveryStatus.PENDING
-            delivery.deliver_after = now + retry_delay(delivery.attempts)
-        delivery.save(update_fields=fields)
-        return delivery.status
+        return DeliveryStatus.SENT
+    if code == 410:
+        ledger.record(
+            delivery.pk,
+            status=DeliveryStatus.DISABLED,
+            attempts=attempts,
+            last_status_code=code,
+            last_error="410 Gone: the receiver asked us to stop.",
+        )
+        return DeliveryStatus.DISABLED
+    retry = attempts < max_attempts()
+    ledger.record(
+        delivery.pk,
+        status=DeliveryStatus.PENDING if retry else DeliveryStatus.FAILED,
+        attempts=attempts,
+        last_status_code=code,
+        last_error=(error or f"HTTP {code}")[:2000],
+        deliver_after=now + retry_delay(attempts) if retry else delivery.deliver_after,
+        claimed_at=None,
+    )
+    return DeliveryStatus.PENDING if retry else DeliveryStatus.FAILED
 
 
 def _disable_endpoint(endpoint: WebhookEndpoint, *, reason: str) -> None:
@@ -375,17 +373,31 @@ def webhooks_deliver(
     outcome: dict[str, int] = {}
     deliveries = _load(delivery_ids)
     sender = Sender()
+    gone: dict[int, WebhookEndpoint] = {}
     try:
-        for delivery_id in delivery_ids:
-            delivery = deliveries.get(delivery_id)
-            try:
-                status = "skipped" if delivery is None else _send_one(delivery, sender=sender, now=now)
-            except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
-                if raise_errors:
-                    raise
-                logger.exception("Webhook delivery %s failed unexpectedly.", delivery_id)
-                status = "error"
-            outcome[status] = outcome.get(status, 0) + 1
+        with DeliveryLedger(WebhookDelivery, status_field="status", attempts_field="attempts") as ledger:
+            for delivery_id in delivery_ids:
+                delivery = deliveries.get(delivery_id)
+                if delivery is None:
+                    outcome["skipped"] = outcome.get("skipped", 0) + 1
+                    continue
+                if delivery.endpoint_id in gone:  # answered 410 earlier in this batch: not called again
+                    delivery.endpoint.active = False
+                try:
+                    status = _send_one(delivery, ledger=ledger, sender=sender, now=now)
+                except Exception:  # a bad row never blocks the rest of the batch; the sweep reclaims it
+                    ledger.abort()
+                    if raise_errors:
+                        raise
+                    logger.exception("Webhook delivery %s failed unexpectedly.", delivery_id)
+                    status = "error"
+                if status == DeliveryStatus.DISABLED and delivery.endpoint.active:
+                    gone[delivery.endpoint_id] = delivery.endpoint
+                outcome[status] = outcome.get(status, 0) + 1
     finally:
         sender.close()
+    at = now or timezone.now()
+    for endpoint in gone.values():
+        with transaction.atomic():
+            _disable_endpoint(endpoint, reason=f"The receiver answered 410 Gone on {at:%Y-%m-%d %H:%M} UTC.")
     return outcome
