@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from operations.models import TaskOccurrence
@@ -174,15 +174,8 @@ def _store_next_stages(occurrences: list[TaskOccurrence], *, now: datetime) -> N
 
 
 def occurrence_link(occurrence: TaskOccurrence) -> str:
-    for name, args in (
-        ("maintenance-occurrence", [occurrence.plan.slug, occurrence.pk]),
-        ("maintenance-task-detail", [occurrence.plan.slug, occurrence.task_id]),
-    ):
-        try:
-            return reverse(name, args=args)
-        except NoReverseMatch:
-            continue
-    return occurrence.plan.get_absolute_url()
+    """The task's page (its occurrences and their history), where the reminded person acts."""
+    return reverse("maintenance-task", args=[occurrence.plan.slug, occurrence.task_id])
 
 
 def _reminder_event(*, occurrence: TaskOccurrence, stage: ReminderStage, leads: dict) -> OutboxEvent:

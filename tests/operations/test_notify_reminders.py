@@ -81,6 +81,8 @@ def test_the_inbox_item_belongs_to_the_owners_user_and_the_backup_gets_only_an_e
     backups = Notification.objects.get(recipient_email="bram@example.com")
     assert owners.subject == "Due soon: Rotate the SSL certificate"
     assert backups.recipient_user is None and backups.recipient_person.name == "Bram Backup"
+    # The notice leads to the task's page, where its occurrences are completed, skipped or moved.
+    assert owners.link == f"/plans/{armed.plan.slug}/maintenance/tasks/{armed.task_id}/"
 
 
 def test_on_due_and_then_late_reminders_follow_and_the_late_ones_stop_after_three(armed):
