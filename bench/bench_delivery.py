@@ -121,6 +121,9 @@ class Worker:
             "SUPPORTPLAN_VAR_DIR": str(var_dir),
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             "LOG_LEVEL": "WARNING",
+            # As in production: DEBUG on would keep a log of every query in the worker's memory.
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
             "NOTIFY_RECLAIM_AFTER_SECONDS": str(reclaim_after),
         }
         log = WORKER_LOG.open("a")
@@ -425,9 +428,12 @@ def main() -> None:
                 audit(plan, scratch / "crash" / "mail", receiver, killed=killed)
             if ratios:
                 label, ratio = ratios[0]
+                if configs[0] == ("prefork", 2):
+                    label += ", the worker bin/run and docker-compose start"
                 say(
-                    f"Verdict ({label}, the worker the product runs): ratio {ratio:.2f}, target >= 0.5: "
+                    f"Verdict ({label}): ratio {ratio:.2f}, target >= 0.5: "
                     f"{'MET' if ratio >= 0.5 else 'NOT MET'}"
+                    + "".join(f"; {other}: {value:.2f}" for other, value in ratios[1:])
                 )
     finally:
         for plan in plans:

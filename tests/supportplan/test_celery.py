@@ -26,6 +26,28 @@ def test_the_app_acks_late_and_rejects_on_worker_loss():
     assert app.conf.timezone == "UTC"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_a_healthy_database_connection_between_tasks_and_drops_an_expired_one():
+    from types import SimpleNamespace
+
+    from celery.fixups.django import DjangoWorkerFixup
+    from django.db import connection
+
+    from supportplan.celery import close_old_database_connections
+
+    # Without CELERY_DB_REUSE_MAX Celery's fixup closes the connection around every task.
+    assert DjangoWorkerFixup(app).db_reuse_max == 1000
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
+    connection.ensure_connection()
+    opened = connection.connection
+    close_old_database_connections(task=task)
+    close_old_database_connections(task=task)
+    assert connection.connection is opened
+    connection.close_at = time.monotonic() - 1  # past CONN_MAX_AGE
+    close_old_database_connections(task=task)
+    assert connection.connection is None
+
+
 def test_every_beat_entry_names_a_task_the_worker_registers():
     import operations.tasks  # noqa: F401 -- what the worker's autodiscovery imports
     import supportplan.tasks  # noqa: F401
