@@ -393,7 +393,7 @@ def write_events(events: Iterable[OutboxEvent], *, now: datetime | None = None) 
         existing.add(dedupe_key)
         notices.append(_notice(event, recipient, dedupe_key, prefs=book.for_recipient(recipient), now=now))
     deliveries = _deliveries(events, now=now, result=result)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
                 Notification.objects.bulk_create([notice for notice, _ in notices])

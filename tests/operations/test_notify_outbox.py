@@ -226,3 +226,48 @@ def test_two_concurrent_claimers_on_postgresql_claim_every_row_exactly_once(need
     assert set(claimed[0]).isdisjoint(claimed[1])
     assert len(claimed[0]) + len(claimed[1]) == total
     assert Notification.objects.filter(email_status=DeliveryStatus.SENDING).count() == total
+
+
+def test_rows_written_by_a_concurrent_publisher_between_check_and_insert_are_skipped_one_by_one(
+    plan, tina, bob, monkeypatch
+):
+    from operations.notify import outbox
+
+    hook = endpoint(plan)
+    publish_breach(plan, [Recipient(user=tina)])  # "the other publisher": tina's notice and the delivery
+    monkeypatch.setattr(outbox, "_existing", lambda model, field, values: set())  # it did so after our check
+    monkeypatch.setattr(outbox, "_existing_pairs", lambda event_keys, endpoints: iter(()))
+    with transaction.atomic():
+        result = publish_breach(plan, [Recipient(user=tina), Recipient(user=bob)])
+    assert result.skipped == 2  # tina's notice and the endpoint's delivery, each refused by its unique key
+    assert list(
+        Notification.objects.filter(pk__in=result.notification_ids).values_list("recipient_user", flat=True)
+    ) == [bob.pk]
+    assert result.delivery_ids == []
+    assert Notification.objects.count() == 2 and WebhookDelivery.objects.filter(endpoint=hook).count() == 1
+
+
+def test_a_batch_of_events_is_written_in_one_statement_per_table(
+    plan, tina, bob, django_assert_max_num_queries
+):
+    endpoint(plan)
+    events = [
+        outbox_event(plan, f"clock:{number}:step:1:0", [Recipient(user=tina), Recipient(user=bob)])
+        for number in range(50)
+    ]
+    from operations.notify.outbox import write_events
+
+    # existing keys, settings, endpoints, existing deliveries, savepoint, two inserts, release
+    with django_assert_max_num_queries(8):
+        result = write_events(events, now=NOW)
+    assert len(result.notification_ids) == 100 and len(result.delivery_ids) == 50
+    again = write_events(events, now=NOW)
+    assert again.notification_ids == [] and again.delivery_ids == [] and again.skipped == 150
+
+
+def outbox_event(plan, key, recipients):
+    from operations.notify.outbox import OutboxEvent
+
+    return OutboxEvent(
+        plan=plan, event_key=key, event_type=EventType.SLA_BREACHED, recipients=recipients, subject="x"
+    )
