@@ -279,42 +279,14 @@ def publish(
     urgent: bool = False,
     webhook_payload: dict | None = None,
     now: datetime | None = None,
-) -> PublishResult:
-    """Writes the event's notices and webhook deliveries (insert-if-absent: a replay is a no-op) and
-    queues the due ones after the caller's transaction commits. Call inside that transaction."""
-    return write_event(
-        plan=plan,
-        event_key=event_key,
-        event_type=event_type,
-        recipients=recipients,
-        subject=subject,
-        body=body,
-        link=link,
-        context=context,
-        urgent=urgent,
-        webhook_payload=webhook_payload,
-        now=now,
-    )
-
-
-def write_event(
-    *,
-    plan: SupportPlan,
-    event_key: str,
-    event_type: str,
-    recipients: Iterable[Recipient],
-    subject: str,
-    body: str,
-    link: str = "",
-    context: dict | None = None,
-    urgent: bool = False,
-    webhook_payload: dict | None = None,
-    now: datetime | None = None,
     scheduled_for: datetime | None = None,
 ) -> PublishResult:
-    """``publish`` plus ``scheduled_for``: the instant the notice was meant for. A notice more than
-    ``CATCH_UP_AFTER`` late (after downtime) is left pending for the outbox sweep, which collapses
-    several for one recipient into one e-mail instead of sending a storm."""
+    """Writes the event's notices and webhook deliveries (insert-if-absent: a replay is a no-op) and
+    queues the due ones after the caller's transaction commits. Call inside that transaction.
+
+    ``scheduled_for``: the instant the notice was meant for. A notice more than ``CATCH_UP_AFTER``
+    late (after downtime) is left pending for the outbox sweep, which collapses several for one
+    recipient into one e-mail instead of sending a storm. Many events at once: ``write_events``."""
     event = OutboxEvent(
         plan=plan,
         event_key=event_key,
