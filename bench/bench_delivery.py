@@ -308,6 +308,14 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def scratch_plan(name: str, reminders: int, receiver: Receiver) -> SupportPlan:
+    """A new plan with ``reminders`` due occurrences; the receiver's count starts again."""
+    receiver.ids.clear()
+    plan = SupportPlan.objects.create(name=name, slug=f"bench-{uuid.uuid4().hex[:6]}")
+    build(plan, reminders, receiver)
+    return plan
+
+
 def parse_configs(text: str) -> list[tuple[str, int]]:
     configs = []
     for item in text.split(","):
@@ -374,12 +382,8 @@ def main() -> None:
                         f"load average {os.getloadavg()[0]:.1f})"
                     )
                 if "delivery" in phases:
-                    receiver.ids.clear()
-                    plan = SupportPlan.objects.create(
-                        name="Delivery bench", slug=f"bench-{uuid.uuid4().hex[:6]}"
-                    )
+                    plan = scratch_plan("Delivery bench", args.reminders, receiver)
                     plans.append(plan)
-                    build(plan, args.reminders, receiver)
                     rate, _, cpu_ms = run_delivery(
                         app,
                         plan,
@@ -407,13 +411,9 @@ def main() -> None:
 
             if "crash" in phases:
                 # One process (solo), so "at most one duplicate per killed process" is exact.
-                receiver.ids.clear()
                 client.flushdb()
-                plan = SupportPlan.objects.create(
-                    name="Delivery bench (crash)", slug=f"bench-{uuid.uuid4().hex[:6]}"
-                )
+                plan = scratch_plan("Delivery bench (crash)", args.reminders, receiver)
                 plans.append(plan)
-                build(plan, args.reminders, receiver)
                 rate, killed, _ = run_delivery(
                     app,
                     plan,
