@@ -21,7 +21,9 @@ from datetime import UTC, datetime, timedelta
 
 import django_filters
 from django import forms
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -372,6 +374,45 @@ class RequestSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: SupportRequest) -> dict:
+        # A list page renders 50 of these: DRF's field-by-field walk cost more than the page's
+        # queries. The fields above still document it (schema); the detail keeps DRF's walk.
+        return request_json(instance, self.get_references(instance))
+
+
+def request_json(obj: SupportRequest, references: list[dict]) -> dict:
+    """``RequestSerializer``'s representation of ``obj`` (the same keys and values, in order), from
+    the annotations the viewset adds (``plan_slug``, ``priority_code``, ``level_number``,
+    ``party_name``)."""
+    level = obj.level_number
+    return {
+        "id": obj.pk,
+        "plan": str(obj.plan_slug),
+        "title": str(obj.title),
+        "request_type": str(obj.request_type),
+        "impact": str(obj.impact),
+        "urgency": str(obj.urgency),
+        "priority": str(obj.priority_code) if obj.priority_code is not None else None,
+        "status": str(obj.status),
+        "level": int(level) if level is not None else None,
+        "party": None
+        if obj.current_party_id is None
+        else {"id": obj.current_party_id, "name": obj.party_name},
+        "source_system": str(obj.source_system),
+        "source_id": str(obj.source_id),
+        "reported_at": _utc_iso(obj.reported_at),
+        "first_response_at": _utc_iso(obj.first_response_at),
+        "last_public_update_at": _utc_iso(obj.last_public_update_at),
+        "resolved_at": _utc_iso(obj.resolved_at),
+        "closed_at": _utc_iso(obj.closed_at),
+        "phase": str(obj.phase),
+        "sla_state": str(obj.sla_state),
+        "next_breach_at": _utc_iso(obj.next_breach_at),
+        "event_count": int(obj.event_count),
+        "references": references,
+        "updated_at": _utc_iso(obj.updated_at),
+    }
+
 
 class ClockSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -428,6 +469,9 @@ class RequestDetailSerializer(RequestSerializer):
     time_per_party = serializers.SerializerMethodField()
     time_per_level = serializers.SerializerMethodField()
 
+    def to_representation(self, instance: SupportRequest) -> dict:
+        return serializers.ModelSerializer.to_representation(self, instance)
+
     class Meta(RequestSerializer.Meta):
         fields = [
             *RequestSerializer.Meta.fields[:3],
@@ -454,14 +498,21 @@ class RequestDetailSerializer(RequestSerializer):
         )
         return [_clock_json(clock, selectors.clock_figures(clock, now=now)) for clock in clocks]
 
+    def _trace(self, obj: SupportRequest) -> list[selectors.TraceEntry]:
+        # The trace and the totals per holder come from one walk of the events.
+        key = f"_trace_{obj.pk}"
+        if key not in self.context:
+            self.context[key] = selectors.request_trace(obj, viewer=self._viewer())
+        return self.context[key]
+
     @extend_schema_field(TraceEntrySerializer(many=True))
     def get_trace(self, obj: SupportRequest) -> list[dict]:
-        return [_trace_json(entry) for entry in selectors.request_trace(obj, viewer=self._viewer())]
+        return [_trace_json(entry) for entry in self._trace(obj)]
 
     def _totals(self, obj: SupportRequest) -> dict:
         key = f"_totals_{obj.pk}"
         if key not in self.context:
-            self.context[key] = selectors.holder_totals(obj)
+            self.context[key] = selectors.holder_totals(obj, trace=self._trace(obj))
         return self.context[key]
 
     @extend_schema_field(HolderTotalSerializer(many=True))
@@ -571,6 +622,45 @@ class EventSerializer(serializers.ModelSerializer):
             "actor_name",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: RequestEvent) -> dict:
+        # Every event write answers with one: building the ModelSerializer's fields per instance
+        # cost more than the rest of the response. The fields above still document it (schema).
+        return event_json(instance)
+
+
+def event_json(event: RequestEvent) -> dict:
+    """``EventSerializer``'s representation of ``event`` (the same keys and values, in order).
+    Reads ``priority``, ``level`` and ``party`` when set: select them with the event."""
+    priority = event.priority if event.priority_id is not None else None
+    level = event.level if event.level_id is not None else None
+    party = event.party if event.party_id is not None else None
+    return {
+        "id": event.pk,
+        "request": event.request_id,
+        "sequence": int(event.sequence),
+        "kind": str(event.kind),
+        "occurred_at": _utc_iso(event.occurred_at),
+        "received_at": _utc_iso(event.received_at),
+        "source_event_id": str(event.source_event_id),
+        "status": str(event.status),
+        "external_status": str(event.external_status),
+        "clock_effect": str(event.clock_effect),
+        "priority": str(priority.code) if priority is not None else None,
+        "impact": str(event.impact),
+        "urgency": str(event.urgency),
+        "level": int(level.number) if level is not None else None,
+        "party": {"id": int(party.pk), "name": str(party.name)} if party is not None else None,
+        "reference_system": str(event.reference_system),
+        "reference": str(event.reference),
+        "body": str(event.body),
+        "actor_name": str(event.actor_name),
+    }
+
+
+def _utc_iso(value: datetime | None) -> str | None:
+    """As ``UtcDateTimeField`` writes an instant."""
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- Filters --------------------------------------------------------------------------------
@@ -766,6 +856,22 @@ class SupportRequestViewSet(
     def get_serializer_class(self):
         return RequestDetailSerializer if self.action == "retrieve" else RequestSerializer
 
+    def _event_target(self) -> SupportRequest:
+        """``get_object`` for an event write: the same scoped lookup (404 unless visible) and object
+        permissions, reading the id and plan only: the event service locks and re-reads the request,
+        and building the full row with its plan cost more than the rest of the lookup."""
+        lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        row = self.get_queryset().select_related(None).filter(pk=lookup).values_list("pk", "plan_id").first()
+        if row is None:
+            raise Http404
+        principal = self.request.user
+        # Its other fields load on first access (deferred), never from stale defaults.
+        support_request = SupportRequest.from_db(connection.alias, ["id", "plan_id"], row)
+        if is_api_key(principal) and principal.api_key.plan_id == row[1]:
+            support_request.plan = principal.api_key.plan
+        self.check_object_permissions(self.request, support_request)
+        return support_request
+
     def _writable_request(self, support_request: SupportRequest) -> SupportRequest:
         if not self.may_write(support_request.plan):
             raise exceptions.PermissionDenied("Your role in this plan does not allow this change.")
@@ -874,9 +980,9 @@ class SupportRequestViewSet(
         pagination_class=EventPagination,
     )
     def events(self, request, *args, **kwargs):
-        support_request = self.get_object()
         if request.method == "POST":
-            return self._record_event(support_request)
+            return self._record_event(self._event_target())
+        support_request = self.get_object()
         events = (
             RequestEvent.objects.filter(request=support_request)
             .select_related("priority", "level", "party")

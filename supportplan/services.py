@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from models_catalog.services import catalogue_seed_plan
@@ -176,12 +176,37 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+def _active_key(prefix: str) -> ApiKey | None:
+    """The active key with ``prefix``, its plan loaded. Every API request runs this: on PostgreSQL
+    one plain statement (``operations.helpdesk.rows``), cheaper than building the ORM's query."""
+    if connection.vendor != "postgresql":
+        return ApiKey.objects.active().select_related("plan").filter(prefix=prefix).first()
+    from operations.helpdesk import rows
+
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {rows.columns(ApiKey, 'k')}, {rows.columns(SupportPlan, 'p')} "  # noqa: S608
+        f"FROM {rows.table(ApiKey)} k INNER JOIN {rows.table(SupportPlan)} p ON p.{quote('id')} = "
+        f"k.{quote('plan_id')} WHERE k.{quote('prefix')} = %s AND k.{quote('revoked_at')} IS NULL "
+        f"ORDER BY k.{quote('id')} LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = rows.width(ApiKey)
+    api_key = rows.instance(ApiKey, row[:split])
+    api_key.plan = rows.instance(SupportPlan, row[split:])
+    return api_key
+
+
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. Records when it was last used."""
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1].isalnum() or len(parts[1]) != 8:
         return None
-    api_key = ApiKey.objects.active().select_related("plan").filter(prefix=parts[1]).first()
+    api_key = _active_key(parts[1])
     if api_key is None or not hmac.compare_digest(api_key.key_hash, _hash_key(raw_key)):
         return None
     now = timezone.now()

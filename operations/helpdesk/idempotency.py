@@ -33,6 +33,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
+from operations.helpdesk import rows
 from operations.models import IdempotencyRecord
 from supportplan.access import is_api_key
 
@@ -153,6 +154,17 @@ def _claim(*, principal: str, key: str, fingerprint: str, now: datetime) -> Idem
     raise IntegrityError("Could not claim the idempotency key.")  # pragma: no cover - needs a purge storm
 
 
+def _store_response(*, principal: str, key: str, status: int, body: Any) -> None:
+    values = {"response_status": status, "response_body": body}
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        rows.update(
+            IdempotencyRecord, values, f"{quote('principal')} = %s AND {quote('key')} = %s", [principal, key]
+        )
+    else:
+        IdempotencyRecord.objects.filter(principal=principal, key=key).update(**values)
+
+
 def idempotent_write(
     *,
     principal: str,
@@ -179,9 +191,7 @@ def idempotent_write(
             return IdempotentResponse(status=stored.response_status, body=stored.response_body, replayed=True)
         status, body = _run_write(write)
         body = _json_safe(body)
-        IdempotencyRecord.objects.filter(principal=principal, key=key).update(
-            response_status=status, response_body=body
-        )
+        _store_response(principal=principal, key=key, status=status, body=body)
         return IdempotentResponse(status=status, body=body, replayed=False)
 
 

@@ -214,13 +214,16 @@ def _measure(request: SupportRequest, entries: list[TraceEntry], *, now: datetim
         entry.held_seconds, entry.wall_seconds = int(held.total_seconds()), int(wall.total_seconds())
 
 
-def holder_totals(request: SupportRequest, *, now: datetime | None = None) -> dict:
+def holder_totals(
+    request: SupportRequest, *, now: datetime | None = None, trace: list[TraceEntry] | None = None
+) -> dict:
     """Time the request was held per party and per level (business seconds, as in the trace):
     ``{"parties": [{"party", "name", "seconds"}], "levels": [{"level", "name", "seconds"}]}``,
-    largest first."""
+    largest first. ``trace``: the request's ``request_trace`` when the caller has it already (for
+    any viewer: holders and times do not depend on who looks)."""
     parties: dict[Any, dict] = {}
     levels: dict[Any, dict] = {}
-    for entry in request_trace(request, now=now):
+    for entry in trace if trace is not None else request_trace(request, now=now):
         party_key = entry.party.pk if entry.party else None
         row = parties.setdefault(
             party_key,

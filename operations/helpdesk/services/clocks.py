@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from models_catalog.models import SupportLevel
 from operations.engine import engine_for
+from operations.helpdesk import rows
 from operations.helpdesk.replay import (
     EventFacts,
     PolicyFacts,
@@ -276,6 +277,12 @@ def _outbox_keys(*, plan_id: int, keys: list[str]) -> set[str]:
     return {row[0] for row in notified.union(delivered)}
 
 
+def _stored_clocks(request: SupportRequest) -> list[SlaClock]:
+    if connection.vendor == "postgresql":
+        return rows.fetch(SlaClock, f"t.{connection.ops.quote_name('request_id')} = %s", [request.pk])
+    return list(SlaClock.objects.filter(request=request))
+
+
 @dataclass
 class _Computed:
     request: SupportRequest
@@ -304,7 +311,7 @@ def _compute(
     else:
         policy = policy_in_force(plan=request.plan, day=_policy_day(request))
     targets, calendars = _target_facts(policy)
-    existing = {(clock.target_id, clock.cycle): clock for clock in SlaClock.objects.filter(request=request)}
+    existing = {(clock.target_id, clock.cycle): clock for clock in _stored_clocks(request)}
     done = _done_keys(request, existing.values(), targets, source_ids)
     for key, entries in (extra_done or {}).items():
         done.setdefault(key, set()).update(entries)
@@ -349,14 +356,10 @@ def _clock_values(clock, now: datetime) -> dict[str, Any]:
     }
 
 
-def _clocks_update(clocks: list[SlaClock]) -> None:
-    """Writes ``CLOCK_FIELDS`` of ``clocks`` in one statement, as ``bulk_update`` would.
-
-    On PostgreSQL one ``UPDATE … FROM (VALUES …)``: ``bulk_update`` builds a ``CASE WHEN`` per field
-    and clock, which costs more Python time than the rest of an event's recompute together."""
-    if connection.vendor != "postgresql":
-        SlaClock.objects.bulk_update(clocks, CLOCK_FIELDS)
-        return
+def _clocks_update_sql(clocks: list[SlaClock]) -> tuple[str, list[Any]]:
+    """The PostgreSQL statement writing ``CLOCK_FIELDS`` of ``clocks``, as ``bulk_update`` would:
+    one ``UPDATE … FROM (VALUES …)`` (``bulk_update`` builds a ``CASE WHEN`` per field and clock,
+    which costs more Python time than the rest of an event's recompute together)."""
     quote = connection.ops.quote_name
     pk = SlaClock._meta.pk
     fields = [pk, *(SlaClock._meta.get_field(name) for name in CLOCK_FIELDS)]
@@ -373,8 +376,7 @@ def _clocks_update(clocks: list[SlaClock]) -> None:
         f"FROM (VALUES {', '.join([row] * len(clocks))}) AS v ({columns}) "
         f"WHERE c.{quote(pk.column)} = v.{quote(pk.column)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params
 
 
 def _write(computed: _Computed, *, now: datetime) -> SupportRequest:
@@ -407,10 +409,6 @@ def _write(computed: _Computed, *, now: datetime) -> SupportRequest:
     stale = [clock.pk for key, clock in computed.existing.items() if key not in seen]
     if stale:
         SlaClock.objects.filter(pk__in=stale).delete()
-    if to_update:
-        _clocks_update(to_update)
-    if to_create:
-        SlaClock.objects.bulk_create(to_create)
     policy = computed.policy
     columns = {
         "status": result.status,
@@ -428,7 +426,20 @@ def _write(computed: _Computed, *, now: datetime) -> SupportRequest:
         "event_count": result.event_count,
         "updated_at": now,
     }
-    SupportRequest.objects.filter(pk=request.pk).update(**columns)
+    if connection.vendor == "postgresql":
+        # Plain statements: the ORM builds each anew, for every event (new clocks get their ids).
+        if to_update:
+            with connection.cursor() as cursor:
+                cursor.execute(*_clocks_update_sql(to_update))
+        if to_create:
+            rows.insert(to_create)
+        rows.update(SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk])
+    else:
+        if to_update:
+            SlaClock.objects.bulk_update(to_update, CLOCK_FIELDS)
+        if to_create:
+            SlaClock.objects.bulk_create(to_create)
+        SupportRequest.objects.filter(pk=request.pk).update(**columns)
     for name, value in columns.items():
         setattr(request, name, value)
     return request
@@ -491,6 +502,7 @@ def clocks_repair(
         requests = requests.filter(priority=priority)
     count = 0
     for request in requests.distinct().order_by("pk").iterator():
+        request.plan = plan  # all of them are the plan's: no query per request for it
         request_recompute(request=request, now=now)
         count += 1
     return count

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from models_catalog.models import Party, SupportLevel
+from operations.helpdesk import rows
 from operations.helpdesk.idempotency import atomic_service
 from operations.helpdesk.services._common import (
     EVENT_FIELDS,
@@ -45,8 +46,12 @@ from operations.selectors import priority_for
 from operations.statuses import RequestStatus
 from supportplan.models import ApiKey, Location, SupportPlan
 
-
 # --- The upsert ----------------------------------------------------------------------------------
+#: Not validated again by ``full_clean``: each was just looked up in the plan (``_parse_request``,
+#: the key, the stored row), and validating a relation costs a query to see that it exists.
+_RESOLVED_RELATIONS = [field.name for field in SupportRequest._meta.concrete_fields if field.is_relation]
+
+
 @dataclass
 class _Parsed:
     fields: dict[str, Any]
@@ -155,7 +160,7 @@ def _parse_request(plan: SupportPlan, data: dict, api_key: ApiKey | None, *, now
     return parsed
 
 
-@transaction.atomic
+@atomic_service
 def request_upsert(
     *, plan: SupportPlan, principal: Any, data: dict, api_key: ApiKey | None = None
 ) -> tuple[SupportRequest, bool]:
@@ -214,9 +219,9 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest:
     request.reported_at = fields.get("reported_at") or now
     request.status, request.priority = status, parsed.priority
     request.current_level, request.current_party = parsed.level, parsed.party
-    request.full_clean(validate_constraints=False)
-    request.save()
-    created_event = RequestEvent.objects.create(
+    request.full_clean(exclude=_RESOLVED_RELATIONS, validate_constraints=False)
+    _insert(request)
+    created_event = RequestEvent(
         plan=plan,
         request=request,
         sequence=1,
@@ -234,9 +239,17 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest:
         api_key=key,
         user=user,
     )
+    _insert(created_event)
     for system, reference, party in parsed.references or []:
         reference_add(request=request, system=system, reference=reference, party=party)
     return _recompute_locked(request, now=now, events=[_facts_of(created_event)], source_ids=set())
+
+
+def _insert(obj) -> None:
+    if connection.vendor == "postgresql":
+        rows.insert([obj])  # the ORM's save() builds its INSERT anew every time
+    else:
+        obj.save()
 
 
 def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now) -> SupportRequest:
@@ -280,7 +293,7 @@ def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now)
     fields.pop("reported_at", None)  # the creation instant is the "created" event's: it does not move
     for name, value in fields.items():
         setattr(request, name, value)
-    request.full_clean(validate_constraints=False)
+    request.full_clean(exclude=_RESOLVED_RELATIONS, validate_constraints=False)
     if fields:
         request.save(update_fields=[*fields, "updated_at"])
     for offset, event in enumerate(new_events):
@@ -381,7 +394,7 @@ def event_record(
         )
     event.request = request
     event.sequence = max((fact.sequence for fact in facts), default=0) + 1
-    event.save()
+    _insert(event)
     facts.append(_facts_of(event))
     _recompute_locked(request, now=now, events=facts, source_ids=source_ids, keep_policy=True)
     return event

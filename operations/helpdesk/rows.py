@@ -1,0 +1,150 @@
+"""Plain SQL for the statements the event write path runs on every event (PostgreSQL).
+
+The ORM builds and compiles a query for every statement: on the ingestion path that cost more Python
+time than the rest of an event's work together (issue 7: 16 helpdesk clients on two sync workers).
+These helpers read and write the same rows with SQL built once per model from its ``_meta``, and
+hand back ordinary model instances (``Model.from_db``, the field's ``from_db_value`` applied), so
+callers keep working with models. Values are prepared for the database as the ORM prepares them
+(``pre_save`` and ``get_db_prep_save``), so what is stored is the same.
+
+Callers use them only when ``connection.vendor == "postgresql"`` (``FOR NO KEY UPDATE``,
+``RETURNING``) and keep the ORM statement beside them for SQLite.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, Model
+
+
+@dataclass(frozen=True)
+class _Shape:
+    table: str
+    pk_column: str
+    fields: tuple[Field, ...]
+    attnames: tuple[str, ...]
+    #: (index, converter) for the fields whose stored value needs converting (JSON, …).
+    converters: tuple[tuple[int, Callable, Any], ...]
+
+
+@functools.cache
+def _shape(model: type[Model]) -> _Shape:
+    quote = connection.ops.quote_name
+    fields = tuple(model._meta.concrete_fields)
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        for converter in field.get_db_converters(connection) + connection.ops.get_db_converters(column):
+            converters.append((index, converter, column))
+    return _Shape(
+        table=quote(model._meta.db_table),
+        pk_column=quote(model._meta.pk.column),
+        fields=fields,
+        attnames=tuple(field.attname for field in fields),
+        converters=tuple(converters),
+    )
+
+
+def columns(model: type[Model], alias: str) -> str:
+    """The select list of every concrete column of ``model`` (in ``_meta`` order) under ``alias``."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in _shape(model).fields)
+
+
+def width(model: type[Model]) -> int:
+    return len(_shape(model).fields)
+
+
+def table(model: type[Model]) -> str:
+    return _shape(model).table
+
+
+def instance(model: type[Model], values: Sequence[Any]) -> Model:
+    """A model instance from one row of ``columns(model, …)``, as the ORM would build it."""
+    shape = _shape(model)
+    if shape.converters:
+        values = list(values)
+        for index, converter, column in shape.converters:
+            values[index] = converter(values[index], column, connection)
+    return model.from_db(connection.alias, shape.attnames, values)
+
+
+def fetch(model: type[Model], where: str, params: Sequence[Any]) -> list[Model]:
+    """Instances of ``model`` matching ``where`` (SQL over alias ``t``; no ordering)."""
+    sql = f"SELECT {columns(model, 't')} FROM {table(model)} t WHERE {where}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [instance(model, row) for row in cursor.fetchall()]
+
+
+def insert(objs: Sequence[Model], *, on_conflict_do_nothing: bool = False) -> bool:
+    """``INSERT … RETURNING`` the primary keys of new instances of one model, in one statement;
+    sets ``pk`` and marks them saved (what ``save()``/``bulk_create`` do, without signals: the
+    models written here have no receivers).
+
+    ``on_conflict_do_nothing`` (one instance): a row that breaks a unique constraint is not stored
+    and False is returned, instead of an IntegrityError that would need a savepoint around it."""
+    if not objs:
+        return True
+    if on_conflict_do_nothing and len(objs) != 1:
+        raise ValueError("on_conflict_do_nothing inserts one row at a time.")
+    sql, params = insert_sql(objs)
+    conflict = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
+    sql += f"{conflict} RETURNING {_shape(type(objs[0])).pk_column}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = cursor.fetchall()
+    if not keys:
+        return False
+    for obj, (key,) in zip(objs, keys, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
+
+
+def insert_sql(objs: Sequence[Model]) -> tuple[str, list[Any]]:
+    """The ``INSERT`` of new instances of one model (no ``RETURNING``): SQL and parameters, values
+    prepared as ``save()`` prepares them (``pre_save`` included: ``auto_now`` and the like)."""
+    model = type(objs[0])
+    shape = _shape(model)
+    pk = model._meta.pk
+    fields = [field for field in shape.fields if field is not pk]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        field.get_db_prep_save(field.pre_save(obj, add=True), connection) for obj in objs for field in fields
+    ]
+    sql = (
+        f"INSERT INTO {shape.table} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * len(objs))}"
+    )
+    return sql, params
+
+
+def update_sql(
+    model: type[Model], values: dict[str, Any], where: str, params: Sequence[Any]
+) -> tuple[str, list[Any]]:
+    """The ``UPDATE`` of the rows matching ``where`` (SQL, no alias) with ``values`` (field names
+    or attnames → Python values, prepared as the ORM prepares them): SQL and parameters."""
+    quote = connection.ops.quote_name
+    assignments, prepared = [], []
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        assignments.append(f"{quote(field.column)} = %s")
+        prepared.append(field.get_db_prep_save(value, connection))
+    sql = f"UPDATE {table(model)} SET {', '.join(assignments)} WHERE {where}"  # noqa: S608
+    return sql, [*prepared, *params]
+
+
+def update(model: type[Model], values: dict[str, Any], where: str, params: Sequence[Any]) -> int:
+    """``update_sql`` run; returns the row count."""
+    sql, params = update_sql(model, values, where, params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
