@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from models_catalog.models import Person
-from operations.models import MaintenanceTask, TaskOccurrence
+from operations.models import MaintenanceTask, Notification, TaskOccurrence
+from operations.models.notifications import DeliveryStatus, EventType
 from operations.notify import webhooks
+from operations.notify.outbox import Recipient, publish
 from operations.reminder_schedule import initial_stage
 from supportplan.celery import app
 
@@ -136,3 +138,20 @@ def receiver(settings):
     server = Receiver()
     yield server
     server.close()
+
+
+def claimed_notices(plan, users, *, now: datetime) -> list[int]:
+    """One SLA notice per user, each claimed ("sending") as the outbox sweep leaves it for a worker;
+    their ids in order. Subjects: "Notice 0", "Notice 1", …"""
+    for number, user in enumerate(users):
+        publish(
+            plan=plan,
+            event_key=f"batch:{number}",
+            event_type=EventType.SLA_BREACHED,
+            recipients=[Recipient(user=user)],
+            subject=f"Notice {number}",
+            body="",
+            now=now,
+        )
+    Notification.objects.update(email_status=DeliveryStatus.SENDING)
+    return list(Notification.objects.order_by("pk").values_list("pk", flat=True))

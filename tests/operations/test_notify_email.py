@@ -18,7 +18,7 @@ from operations.notify.outbox import Recipient, claim_due_emails, outbox_sweep, 
 from operations.notify.reminders import reminders_sweep
 from tests.factories import LocationFactory
 from tests.operations.notify_fixtures import *  # noqa: F403
-from tests.operations.notify_fixtures import occurrence, person, task, utc
+from tests.operations.notify_fixtures import claimed_notices, occurrence, person, task, utc
 
 DUE = utc(2026, 7, 6, 7, 0)  # Monday 09:00 in Berlin
 
@@ -209,25 +209,10 @@ def test_an_urgent_notice_goes_at_once_despite_the_digest_and_quiet_hours(
     assert Notification.objects.get().email_status == DeliveryStatus.SENT
 
 
-def _claimed_notices(plan, users) -> list[int]:
-    for number, user in enumerate(users):
-        publish(
-            plan=plan,
-            event_key=f"batch:{number}",
-            event_type=EventType.SLA_BREACHED,
-            recipients=[Recipient(user=user)],
-            subject=f"Notice {number}",
-            body="",
-            now=utc(2026, 3, 1),
-        )
-    Notification.objects.update(email_status=DeliveryStatus.SENDING)
-    return list(Notification.objects.order_by("pk").values_list("pk", flat=True))
-
-
 def test_a_batch_sends_each_notice_and_a_bad_id_does_not_stop_the_rest(plan, tina, bob, alice, monkeypatch):
     from operations.notify import email as email_module
 
-    first, broken, second = _claimed_notices(plan, [tina, bob, alice])
+    first, broken, second = claimed_notices(plan, [tina, bob, alice], now=utc(2026, 3, 1))
     real = email_module._send_one
 
     def send_one(notification, **kwargs):
@@ -246,7 +231,7 @@ def test_on_postgresql_a_delivery_commits_without_waiting_for_the_disk(needs_pos
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    (notice_id,) = _claimed_notices(plan, [tina])
+    (notice_id,) = claimed_notices(plan, [tina], now=utc(2026, 3, 1))
     with CaptureQueriesContext(connection) as queries:
         assert email_deliver(notification_id=notice_id) == DeliveryStatus.SENT
     assert any("SET LOCAL synchronous_commit TO OFF" in query["sql"] for query in queries)

@@ -21,25 +21,10 @@ from operations.notify.email import emails_deliver
 from operations.notify.outbox import DeliveryLedger, Recipient, publish
 from operations.notify.webhooks import webhook_endpoint_create, webhooks_deliver
 from tests.operations.notify_fixtures import *  # noqa: F403
-from tests.operations.notify_fixtures import utc
+from tests.operations.notify_fixtures import claimed_notices, utc
 
 NOW = utc(2026, 3, 10, 12, 0)
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _claimed(plan, users) -> list[int]:
-    for number, user in enumerate(users):
-        publish(
-            plan=plan,
-            event_key=f"ledger:{number}",
-            event_type=EventType.SLA_BREACHED,
-            recipients=[Recipient(user=user)],
-            subject=f"Notice {number}",
-            body="",
-            now=NOW,
-        )
-    Notification.objects.update(email_status=DeliveryStatus.SENDING)
-    return list(Notification.objects.order_by("pk").values_list("pk", flat=True))
 
 
 def _idle() -> bool:
@@ -50,7 +35,7 @@ def _idle() -> bool:
 def test_chained_deliveries_record_every_outcome_in_its_own_commit(
     needs_postgres, plan, tina, bob, alice, monkeypatch
 ):
-    first, refused, third = _claimed(plan, [tina, bob, alice])
+    first, refused, third = claimed_notices(plan, [tina, bob, alice], now=NOW)
     real_send = EmailMultiAlternatives.send
 
     def send(message, fail_silently=False):
@@ -79,7 +64,7 @@ def test_chained_deliveries_record_every_outcome_in_its_own_commit(
 def test_an_unexpected_error_rolls_back_that_delivery_only(
     needs_postgres, plan, tina, bob, alice, monkeypatch
 ):
-    first, broken, third = _claimed(plan, [tina, bob, alice])
+    first, broken, third = claimed_notices(plan, [tina, bob, alice], now=NOW)
     real_send = EmailMultiAlternatives.send
 
     def send(message, fail_silently=False):
@@ -101,7 +86,7 @@ def test_an_unexpected_error_rolls_back_that_delivery_only(
 
 
 def test_a_row_locked_by_another_worker_waits_and_is_then_skipped_as_sent(needs_postgres, plan, tina):
-    (notice_id,) = _claimed(plan, [tina])
+    (notice_id,) = claimed_notices(plan, [tina], now=NOW)
     locked, release = threading.Event(), threading.Event()
 
     def other_worker() -> None:
