@@ -7,7 +7,6 @@ revoke or cancel. Gaps and risks are for staff (not partners): they expose the w
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.contrib import messages
@@ -34,7 +33,7 @@ from operations.risks import SEVERITIES, SOURCES, counts, gaps_and_risks
 from scope.models import RiskEntry
 from supportplan import access
 from supportplan.models import PlanRole
-from supportplan.views_base import PlanViewMixin, run_service
+from supportplan.views_base import PlanObjectFormView, PlanViewMixin, run_service
 
 
 def _service_errors(request, error: ValidationError) -> None:
@@ -80,11 +79,13 @@ class _PolicyMixin(PlanViewMixin):
         return self._policy
 
 
-class AccessPolicyFormView(_PolicyMixin, FormView):
+class AccessPolicyFormView(_PolicyMixin, PlanObjectFormView):
     """Creates (no ``policy_id``; ``?party=&environment=`` preselect a matrix cell) or edits a policy."""
 
     template_name = "operations/access/policy_form.html"
     form_class = AccessPolicyForm
+    model = AccessPolicy
+    context_object_name = "policy"
 
     def get_initial(self):
         initial = super().get_initial()
@@ -95,28 +96,16 @@ class AccessPolicyFormView(_PolicyMixin, FormView):
             initial.setdefault("max_duration_hours", 8)
         return initial
 
-    def get_form_kwargs(self):
-        policy = self.get_policy()
-        instance = copy.copy(policy) if policy else AccessPolicy(plan=self.plan)
-        return {**super().get_form_kwargs(), "instance": instance}
+    def get_object(self) -> AccessPolicy | None:
+        return self.get_policy()
 
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        form.limit_to_plan(self.plan)
-        return form
+    def create(self, fields):
+        return services.access_policy_create(plan=self.plan, **fields)
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(policy=self.get_policy(), **kwargs)
+    def update(self, obj, fields):
+        return services.access_policy_update(policy=obj, **fields)
 
-    def form_valid(self, form):
-        policy = self.get_policy()
-        fields = form.service_fields()
-        if policy is None:
-            result = run_service(form, lambda: services.access_policy_create(plan=self.plan, **fields))
-        else:
-            result = run_service(form, lambda: services.access_policy_update(policy=policy, **fields))
-        if result is None:
-            return self.form_invalid(form)
+    def saved(self, result):
         messages.success(self.request, f"Policy saved: {result}.")
         return redirect("access-policies", self.plan.slug)
 
@@ -344,10 +333,12 @@ class RiskLogView(PlanViewMixin, TemplateView):
         return super().get_context_data(risks=rows, **kwargs)
 
 
-class RiskFormView(PlanViewMixin, FormView):
+class RiskFormView(PlanObjectFormView):
     plan_access = "configure"
     template_name = "operations/risks/risk_form.html"
     form_class = RiskForm
+    model = RiskEntry
+    context_object_name = "risk"
 
     def get_risk(self) -> RiskEntry | None:
         if "risk_id" not in self.kwargs:
@@ -359,28 +350,16 @@ class RiskFormView(PlanViewMixin, FormView):
             )
         return self._risk
 
-    def get_form_kwargs(self):
-        risk = self.get_risk()
-        instance = copy.copy(risk) if risk else RiskEntry(plan=self.plan)
-        return {**super().get_form_kwargs(), "instance": instance}
+    def get_object(self) -> RiskEntry | None:
+        return self.get_risk()
 
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        form.limit_to_plan(self.plan)
-        return form
+    def create(self, fields):
+        return risk_services.risk_create(plan=self.plan, **fields)
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(risk=self.get_risk(), **kwargs)
+    def update(self, obj, fields):
+        return risk_services.risk_update(risk=obj, **fields)
 
-    def form_valid(self, form):
-        risk = self.get_risk()
-        fields = form.service_fields()
-        if risk is None:
-            result = run_service(form, lambda: risk_services.risk_create(plan=self.plan, **fields))
-        else:
-            result = run_service(form, lambda: risk_services.risk_update(risk=risk, **fields))
-        if result is None:
-            return self.form_invalid(form)
+    def saved(self, result):
         messages.success(self.request, f"Risk “{result.title}” saved.")
         return redirect(reverse("risk-log", args=[self.plan.slug]))
 

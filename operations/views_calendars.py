@@ -30,7 +30,7 @@ from operations.forms_calendars import (
     windows_to_cells,
 )
 from operations.models import CalendarEvent, CalendarHoliday, ExtraOpenPeriod, ServiceCalendar
-from supportplan.views_base import PlanViewMixin, run_service
+from supportplan.views_base import PlanObjectFormView, PlanViewMixin, run_service
 
 
 class _CalendarMixin(PlanViewMixin):
@@ -92,39 +92,25 @@ class _CalendarChangeView(CalendarDetailView):
         return self.render_to_response(self.get_context_data(**forms))
 
 
-class CalendarFormView(_CalendarMixin, FormView):
+class CalendarFormView(_CalendarMixin, PlanObjectFormView):
     """Create (no ``calendar_id``) or edit a calendar, its weekly windows on the week grid."""
 
     plan_access = "configure"
     template_name = "operations/calendars/form.html"
     form_class = CalendarForm
+    model = ServiceCalendar
+    context_object_name = "calendar"
 
     def get_object(self):
         return self.get_calendar() if "calendar_id" in self.kwargs else None
 
-    def get_form_kwargs(self):
-        calendar = self.get_object()
-        # The form gets a copy: an invalid form must not leave its values on the page's calendar.
-        instance = copy.copy(calendar) if calendar else ServiceCalendar(plan=self.plan)
-        return {**super().get_form_kwargs(), "instance": instance}
+    def create(self, fields):
+        return services.calendar_create(plan=self.plan, **fields)
 
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        form.limit_to_plan(self.plan)
-        return form
+    def update(self, obj, fields):
+        return services.calendar_update(calendar=obj, **fields)
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(calendar=self.get_object(), **kwargs)
-
-    def form_valid(self, form):
-        calendar = self.get_object()
-        fields = form.service_fields()
-        if calendar is None:
-            result = run_service(form, lambda: services.calendar_create(plan=self.plan, **fields))
-        else:
-            result = run_service(form, lambda: services.calendar_update(calendar=calendar, **fields))
-        if result is None:
-            return self.form_invalid(form)
+    def saved(self, result):
         messages.success(self.request, f"“{result}” saved.")
         return redirect("calendar-detail", self.plan.slug, result.pk)
 

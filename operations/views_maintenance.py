@@ -62,7 +62,7 @@ from operations.models import (
     TaskOccurrence,
 )
 from supportplan.models import validate_timezone
-from supportplan.views_base import PlanViewMixin, run_service
+from supportplan.views_base import PlanObjectFormView, PlanViewMixin, run_service
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 LIST_PAGE_SIZE = 100
@@ -463,11 +463,13 @@ class TaskDetailView(_TaskMixin, TemplateView):
         )
 
 
-class TaskFormView(_TaskMixin, FormView):
+class TaskFormView(_TaskMixin, PlanObjectFormView):
     """Create (no ``task_id``; ``?category=`` pre-fills from the catalogue) or edit a task."""
 
     template_name = "operations/maintenance/task_form.html"
     form_class = TaskForm
+    model = MaintenanceTask
+    context_object_name = "task"
 
     def get(self, request, *args, **kwargs):
         self.require_edit()
@@ -514,21 +516,9 @@ class TaskFormView(_TaskMixin, FormView):
                 initial.update(builder_initial(entry.pattern, entry.rrule))
         return initial
 
-    def get_form_kwargs(self):
-        task = self.get_object()
-        # The form gets a copy: an invalid form must not leave its values on the page's task.
-        instance = copy.copy(task) if task else MaintenanceTask(plan=self.plan)
-        return {**super().get_form_kwargs(), "instance": instance}
-
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        form.limit_to_plan(self.plan)
-        return form
-
     def get_context_data(self, **kwargs):
         entry = self.catalogue_entry()
         return super().get_context_data(
-            task=self.get_object(),
             catalogue=maintenance_catalogue.CATEGORIES,
             suggestion=entry,
             suggested_rule=recurrence.describe(entry.rrule) if entry and entry.rrule else "",
@@ -537,16 +527,13 @@ class TaskFormView(_TaskMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
-        task = self.get_object()
-        fields = form.service_fields()
-        user = self.request.user
-        if task is None:
-            result = run_service(form, lambda: services.task_create(plan=self.plan, actor=user, **fields))
-        else:
-            result = run_service(form, lambda: services.task_update(task=task, actor=user, **fields))
-        if result is None:
-            return self.form_invalid(form)
+    def create(self, fields):
+        return services.task_create(plan=self.plan, actor=self.request.user, **fields)
+
+    def update(self, obj, fields):
+        return services.task_update(task=obj, actor=self.request.user, **fields)
+
+    def saved(self, result):
         rule = recurrence.describe(result.rrule, shift=result.non_working_day_shift)
         messages.success(self.request, f"“{result.title}” saved: {rule}.")
         clashes = selectors.conflicts_for_task(result)
