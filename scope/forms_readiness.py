@@ -13,6 +13,7 @@ from scope.readiness_models import (
     ReadinessTarget,
     TransitionActivity,
 )
+from scope.readiness_services import HYPERCARE_FIELDS
 from supportplan.forms import DateInput as _DateInput
 
 
@@ -101,21 +102,7 @@ class HypercarePlanForm(PlanChoiceMixin, forms.ModelForm):
 
     class Meta:
         model = HypercarePlan
-        fields = [
-            "starts_on",
-            "planned_end",
-            "entry_criteria",
-            "exit_criteria_notes",
-            "p1_p2_met_threshold",
-            "resolved_without_hypercare_threshold",
-            "key_processes_working",
-            "key_processes_note",
-            "partner",
-            "committed_project_hours",
-            "committed_partner_hours",
-            "used_project_hours",
-            "used_partner_hours",
-        ]
+        fields = list(HYPERCARE_FIELDS)
         widgets = {
             "starts_on": iso_date_input(),
             "planned_end": iso_date_input(),

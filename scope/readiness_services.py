@@ -332,7 +332,8 @@ def readiness_target_delete(*, target: ReadinessTarget) -> None:
 
 
 # --- Hypercare ------------------------------------------------------------------------------
-HYPERCARE_FIELDS = {
+#: What a lead edits on the hypercare plan, in the order the form and the API show it.
+HYPERCARE_FIELDS = (
     "starts_on",
     "planned_end",
     "entry_criteria",
@@ -346,7 +347,7 @@ HYPERCARE_FIELDS = {
     "committed_partner_hours",
     "used_project_hours",
     "used_partner_hours",
-}
+)
 
 
 def hypercare_plan_get(*, plan: SupportPlan) -> HypercarePlan:
