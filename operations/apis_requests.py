@@ -781,6 +781,19 @@ def _replay_headers(result: idempotency.IdempotentResponse) -> dict:
     return {idempotency.REPLAY_HEADER: "true"} if result.replayed else {}
 
 
+#: The schema of both event writes (by id and by external reference).
+_RECORD_EVENT_SCHEMA = {
+    "request": EventInputSerializer,
+    "parameters": [IDEMPOTENCY_PARAMETER],
+    "examples": EVENT_EXAMPLES,
+    "responses": {
+        201: OpenApiResponse(EventSerializer, description="Recorded (or an idempotent replay)."),
+        **_errors(400, 403, 404, 413, 422),
+    },
+    "filters": False,
+}
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Requests, filtered, newest change first (cursor pages).",
@@ -963,14 +976,7 @@ class SupportRequestViewSet(
     @extend_schema(
         methods=["POST"],
         summary="Record an event of the request (status, priority, hand-off, update, reopen, comment).",
-        request=EventInputSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        examples=EVENT_EXAMPLES,
-        responses={
-            201: OpenApiResponse(EventSerializer, description="Recorded (or an idempotent replay)."),
-            **_errors(400, 403, 404, 413, 422),
-        },
-        filters=False,
+        **_RECORD_EVENT_SCHEMA,
     )
     @action(
         detail=True,
@@ -1018,14 +1024,7 @@ class SupportRequestViewSet(
 
     @extend_schema(
         summary="Record an event of the request named by one of its external references.",
-        request=EventInputSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        examples=EVENT_EXAMPLES,
-        responses={
-            201: OpenApiResponse(EventSerializer, description="Recorded (or an idempotent replay)."),
-            **_errors(400, 403, 404, 413, 422),
-        },
-        filters=False,
+        **_RECORD_EVENT_SCHEMA,
     )
     @action(
         detail=False,
