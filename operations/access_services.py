@@ -158,6 +158,33 @@ def _context(access_request: AccessRequest) -> dict[str, Any]:
     }
 
 
+def _notify(
+    access_request: AccessRequest,
+    *,
+    what: str,
+    event_type: str,
+    recipients: list[Recipient],
+    subject: str,
+    body: str,
+    now: datetime,
+    urgent: bool = True,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """One notice about the request (event ``access:<id>:<what>``, written once), linking to its page."""
+    publish(
+        plan=access_request.plan,
+        event_key=f"access:{access_request.pk}:{what}",
+        event_type=event_type,
+        recipients=recipients,
+        subject=subject,
+        body=body,
+        link=_request_link(access_request),
+        context={**_context(access_request), **(context or {})},
+        urgent=urgent,
+        now=now,
+    )
+
+
 def _who(user: Any) -> str:
     return (user.get_full_name() or user.get_username()) if user is not None else "someone"
 
@@ -295,9 +322,9 @@ def access_request_create(
     leads = recipients_for_all_leads(plan=plan)
     who = _who(actor)
     if auto:
-        publish(
-            plan=plan,
-            event_key=f"access:{access_request.pk}:decided",
+        _notify(
+            access_request,
+            what="decided",
             event_type=EventType.ACCESS_DECIDED,
             recipients=dedupe([*leads, *_approver_recipients(policy)]),
             subject=f"P1 access granted at once: {party.name} → {_environment_label(environment)} "
@@ -305,24 +332,19 @@ def access_request_create(
             body=f"{who} was granted access to {env_label} under the P1 pre-approval of the policy, until "
             f"{access_request.expires_at:%Y-%m-%d %H:%M} UTC.\nP1: {support_request.title}\n"
             f"Reason: {access_request.reason}",
-            link=_request_link(access_request),
-            context={**_context(access_request), "auto_approved": True},
-            urgent=True,
+            context={"auto_approved": True},
             now=now,
         )
     else:
-        publish(
-            plan=plan,
-            event_key=f"access:{access_request.pk}:requested",
+        _notify(
+            access_request,
+            what="requested",
             event_type=EventType.ACCESS_REQUESTED,
             recipients=dedupe([*_approver_recipients(policy), *leads]),
             subject=f"Access requested: {party.name} → {_environment_label(environment)} "
             f"for {duration_hours} h",
             body=f"{who} asks for access to {env_label} for {duration_hours} hours.\n"
             f"Reason: {access_request.reason}",
-            link=_request_link(access_request),
-            context=_context(access_request),
-            urgent=True,
             now=now,
         )
     return access_request
@@ -395,16 +417,13 @@ def access_request_decide(
         subject = f"Access granted: {access_request.party.name} → {env_label} until {until}"
     else:
         subject = f"Access denied: {access_request.party.name} → {env_label}"
-    publish(
-        plan=access_request.plan,
-        event_key=f"access:{access_request.pk}:decided",
+    _notify(
+        access_request,
+        what="decided",
         event_type=EventType.ACCESS_DECIDED,
         recipients=_requester_recipient(access_request),
         subject=subject,
         body=f"Decided by {_who(actor)}." + (f"\nNote: {note}" if note else ""),
-        link=_request_link(access_request),
-        context=_context(access_request),
-        urgent=True,
         now=now,
     )
     return access_request
@@ -435,17 +454,14 @@ def access_request_revoke(
     if note:
         access_request.decision_note = f"{access_request.decision_note}\nRevoked: {note}".strip()
     access_request.save(update_fields=["status", "ended_at", "decision_note", "updated_at"])
-    publish(
-        plan=access_request.plan,
-        event_key=f"access:{access_request.pk}:revoked",
+    _notify(
+        access_request,
+        what="revoked",
         event_type=EventType.ACCESS_DECIDED,
         recipients=_requester_recipient(access_request),
         subject=f"Access revoked: {access_request.party.name} → "
         f"{_environment_label(access_request.environment)}",
         body=f"Revoked by {_who(actor)}." + (f"\nNote: {note}" if note else ""),
-        link=_request_link(access_request),
-        context=_context(access_request),
-        urgent=True,
         now=now,
     )
     return access_request
@@ -477,9 +493,9 @@ def _expire_one(access_request: AccessRequest, now: datetime) -> None:
     access_request.ended_at = now
     access_request.save(update_fields=["status", "ended_at", "updated_at"])
     env_label = _environment_label(access_request.environment)
-    publish(
-        plan=access_request.plan,
-        event_key=f"access:{access_request.pk}:expired",
+    _notify(
+        access_request,
+        what="expired",
         event_type=EventType.ACCESS_EXPIRED,
         recipients=dedupe(
             [*_requester_recipient(access_request), *_approver_recipients(access_request.policy)]
@@ -487,9 +503,8 @@ def _expire_one(access_request: AccessRequest, now: datetime) -> None:
         subject=f"Access expired: {access_request.party.name} → {env_label}",
         body=f"The grant of {access_request.duration_hours} h to {env_label} ended at "
         f"{access_request.expires_at:%Y-%m-%d %H:%M} UTC. Ask again if more work is needed.",
-        link=_request_link(access_request),
-        context=_context(access_request),
         now=now,
+        urgent=False,
     )
 
 
