@@ -1,5 +1,6 @@
-"""The outbox: ``publish`` writes notice rows (one per recipient) and webhook deliveries (one per
-subscribed endpoint) inside the caller's transaction; the claims hand due rows to the workers once.
+"""The outbox: ``publish`` (one event) and ``write_events`` (many) write notice rows (one per
+recipient) and webhook deliveries (one per subscribed endpoint) inside the caller's transaction; the
+claims hand due rows to the workers once; ``DeliveryLedger`` runs each delivery in its own transaction.
 
 PostgreSQL is the only source of truth. A row is claimed by switching it to "sending" (with
 ``claimed_at``) under ``select_for_update(skip_locked=True)``, so two sweeps never hand out one row;

@@ -1,7 +1,7 @@
 """The beat's reminder sweep: one indexed question (``next_remind_at <= now`` through the partial index
-"occurrence_reminder_due"), rows claimed with ``select_for_update(skip_locked=True)``, each turned into
-outbox rows through ``publish`` and its next stage stored. A bad row is logged and pushed back an hour;
-it never blocks the queue."""
+"occurrence_reminder_due"), rows claimed with ``select_for_update(skip_locked=True)``, the batch's
+outbox rows written at once (``write_events``) and each row's next stage stored. A bad row is logged
+and pushed back an hour; it never blocks the queue."""
 
 from __future__ import annotations
 
