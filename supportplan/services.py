@@ -17,6 +17,7 @@ from models_catalog.services import catalogue_seed_plan
 from operations.sla_services import priorities_seed_defaults
 from scope.readiness_models import GateAction
 from scope.readiness_services import gate_enforce, readiness_seed
+from supportplan.lib import rows
 from supportplan.lib.services import apply_fields
 from supportplan.models import (
     LEAD_ROLES,
@@ -178,11 +179,9 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 
 def _active_key(prefix: str) -> ApiKey | None:
     """The active key with ``prefix``, its plan loaded. Every API request runs this: on PostgreSQL
-    one plain statement (``operations.helpdesk.rows``), cheaper than building the ORM's query."""
+    one plain statement (``supportplan.lib.rows``), cheaper than building the ORM's query."""
     if connection.vendor != "postgresql":
         return ApiKey.objects.active().select_related("plan").filter(prefix=prefix).first()
-    from operations.helpdesk import rows
-
     quote = connection.ops.quote_name
     sql = (
         f"SELECT {rows.columns(ApiKey, 'k')}, {rows.columns(SupportPlan, 'p')} "  # noqa: S608

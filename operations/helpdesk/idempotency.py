@@ -33,9 +33,9 @@ from django.http import QueryDict
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
-from operations.helpdesk import rows
 from operations.models import IdempotencyRecord
 from supportplan.access import is_api_key
+from supportplan.lib import rows
 
 #: How long a key and its response are kept; the issue asks for at least 72 hours.
 KEY_LIFETIME = timedelta(hours=72)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from models_catalog.models import Party, Person, Role
 from operations.models import Notification, NotificationSettings, WebhookDelivery, WebhookEndpoint
 from operations.models.notifications import DeliveryStatus, DigestMode, EventType
+from supportplan.lib import rows
 from supportplan.models import LEAD_ROLES, Location, Membership, PlanRole, SupportPlan
 
 logger = logging.getLogger(__name__)
@@ -529,8 +530,8 @@ class DeliveryLedger:
 
     def __init__(self, model, *, status_field: str, attempts_field: str):
         self.model = model
-        self.table = model._meta.db_table
-        self.select = f"SELECT {status_field}, {attempts_field} FROM {self.table} WHERE id = %s"  # noqa: S608
+        table = model._meta.db_table
+        self.select = f"SELECT {status_field}, {attempts_field} FROM {table} WHERE id = %s"  # noqa: S608
         connection.ensure_connection()
         self.chained = connection.vendor == "postgresql" and connection.get_autocommit()
         self._pending: list[tuple[str, list]] = []
@@ -569,10 +570,7 @@ class DeliveryLedger:
 
     def record(self, pk: int, **values) -> None:
         """The row's outcome (field values), written in its transaction before it commits."""
-        fields = [self.model._meta.get_field(name) for name in values]
-        assignments = ", ".join(f"{field.column} = %s" for field in fields)
-        params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
-        statement = (f"UPDATE {self.table} SET {assignments} WHERE id = %s", [*params, pk])  # noqa: S608
+        statement = rows.update_sql(self.model, values, "id = %s", [pk])
         if self.chained:
             self._pending.append(statement)
         else:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from operations.apis_requests import EventSerializer, RequestDetailSerializer, RequestSerializer
-from operations.helpdesk import rows, selectors
+from operations.helpdesk import selectors
 from operations.helpdesk.services._common import _lock
 from operations.models import (
     RequestEvent,
@@ -24,6 +24,7 @@ from operations.models import (
     SupportRequest,
 )
 from supportplan import services as plan_services
+from supportplan.lib import rows
 from supportplan.models import ApiKey, ApiKeyScope
 from tests.conftest import api_as
 from tests.operations.helpdesk_fixtures import *  # noqa: F403

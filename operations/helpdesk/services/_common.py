@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from models_catalog.models import Party, SupportLevel
-from operations.helpdesk import rows
 from operations.models import (
     Priority,
     RequestEvent,
@@ -24,6 +23,7 @@ from operations.models import (
 )
 from operations.statuses import RequestStatus
 from supportplan.access import is_api_key
+from supportplan.lib import rows
 from supportplan.models import ApiKey, SupportPlan
 
 #: Helpdesk timestamps may run ahead of ours by clock skew, not by more than a day.

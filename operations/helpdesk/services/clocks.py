@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from models_catalog.models import SupportLevel
 from operations.engine import engine_for
-from operations.helpdesk import rows
 from operations.helpdesk.replay import (
     EventFacts,
     PolicyFacts,
@@ -48,6 +47,7 @@ from operations.models import (
     WebhookDelivery,
 )
 from operations.selectors import phase_on, policy_in_force
+from supportplan.lib import rows
 from supportplan.models import SupportPlan
 
 logger = logging.getLogger(__name__)
@@ -356,29 +356,6 @@ def _clock_values(clock, now: datetime) -> dict[str, Any]:
     }
 
 
-def _clocks_update_sql(clocks: list[SlaClock]) -> tuple[str, list[Any]]:
-    """The PostgreSQL statement writing ``CLOCK_FIELDS`` of ``clocks``, as ``bulk_update`` would:
-    one ``UPDATE … FROM (VALUES …)`` (``bulk_update`` builds a ``CASE WHEN`` per field and clock,
-    which costs more Python time than the rest of an event's recompute together)."""
-    quote = connection.ops.quote_name
-    pk = SlaClock._meta.pk
-    fields = [pk, *(SlaClock._meta.get_field(name) for name in CLOCK_FIELDS)]
-    row = "(" + ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields) + ")"
-    params = [
-        field.get_db_prep_save(getattr(clock, field.attname), connection)
-        for clock in clocks
-        for field in fields
-    ]
-    columns = ", ".join(quote(field.column) for field in fields)
-    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields[1:])
-    sql = (
-        f"UPDATE {quote(SlaClock._meta.db_table)} AS c SET {assignments} "  # noqa: S608
-        f"FROM (VALUES {', '.join([row] * len(clocks))}) AS v ({columns}) "
-        f"WHERE c.{quote(pk.column)} = v.{quote(pk.column)}"
-    )
-    return sql, params
-
-
 def _write(computed: _Computed, *, now: datetime) -> SupportRequest:
     request, result = computed.request, computed.result
     seen, to_update, to_create = set(), [], []
@@ -428,9 +405,7 @@ def _write(computed: _Computed, *, now: datetime) -> SupportRequest:
     }
     if connection.vendor == "postgresql":
         # Plain statements: the ORM builds each anew, for every event (new clocks get their ids).
-        if to_update:
-            with connection.cursor() as cursor:
-                cursor.execute(*_clocks_update_sql(to_update))
+        rows.bulk_update(to_update, CLOCK_FIELDS)
         if to_create:
             rows.insert(to_create)
         rows.update(SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk])

@@ -9,7 +9,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from models_catalog.models import Party
-from operations.helpdesk import rows
 from operations.helpdesk.idempotency import atomic_service
 from operations.helpdesk.services._common import _errors_raise
 from operations.models import (
@@ -19,6 +18,7 @@ from operations.models import (
     SupportRequest,
 )
 from operations.statuses import RequestStatus
+from supportplan.lib import rows
 from supportplan.models import ApiKey, SupportPlan
 
 

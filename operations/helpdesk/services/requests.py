@@ -12,7 +12,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from models_catalog.models import Party, SupportLevel
-from operations.helpdesk import rows
 from operations.helpdesk.idempotency import atomic_service
 from operations.helpdesk.services._common import (
     EVENT_FIELDS,
@@ -44,6 +43,7 @@ from operations.models import (
 )
 from operations.selectors import priority_for
 from operations.statuses import RequestStatus
+from supportplan.lib import rows
 from supportplan.models import ApiKey, Location, SupportPlan
 
 # --- The upsert ----------------------------------------------------------------------------------
