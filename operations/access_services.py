@@ -51,7 +51,8 @@ EXPIRE_BATCH = 500
 
 
 # --- Policies -------------------------------------------------------------------------------
-POLICY_FIELDS = {
+#: What a lead edits on an access policy, in the order the form shows it.
+POLICY_FIELDS = (
     "party",
     "environment",
     "data_class",
@@ -59,7 +60,7 @@ POLICY_FIELDS = {
     "preapproved_for_p1",
     "max_duration_hours",
     "notes",
-}
+)
 
 
 def _check_policy(policy: AccessPolicy) -> None:

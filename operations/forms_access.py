@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from models_catalog.models import Party, Person
+from operations.access_services import POLICY_FIELDS
 from operations.models import AccessPolicy, Environment
 from operations.models.requests import SupportRequest
 from operations.risks import SEVERITIES, SOURCES
@@ -17,15 +18,7 @@ from scope.models import RiskEntry
 class AccessPolicyForm(forms.ModelForm):
     class Meta:
         model = AccessPolicy
-        fields = [
-            "party",
-            "environment",
-            "data_class",
-            "approver",
-            "preapproved_for_p1",
-            "max_duration_hours",
-            "notes",
-        ]
+        fields = list(POLICY_FIELDS)
         labels = {
             "preapproved_for_p1": "Pre-approved for P1 incidents",
             "max_duration_hours": "Maximum duration (hours)",

@@ -110,6 +110,8 @@ def _set_reminder(occurrence: TaskOccurrence, task: MaintenanceTask, now: dateti
 
 
 REMINDER_FIELDS = ["next_remind_at", "next_remind_kind", "late_reminders_sent"]
+#: What completing (or reopening) an occurrence sets.
+CLOSING_FIELDS = ["status", "closed_at", "closed_by", "notes", "evidence_url"]
 
 
 def _clean_task(task: MaintenanceTask, fields: dict) -> None:
@@ -365,17 +367,7 @@ def occurrence_complete(
     occurrence.notes, occurrence.evidence_url = notes, evidence_url
     _set_reminder(occurrence, task, now)
     occurrence.full_clean()
-    occurrence.save(
-        update_fields=[
-            "status",
-            "closed_at",
-            "closed_by",
-            "notes",
-            "evidence_url",
-            *REMINDER_FIELDS,
-            "updated_at",
-        ]
-    )
+    occurrence.save(update_fields=[*CLOSING_FIELDS, *REMINDER_FIELDS, "updated_at"])
     if task.schedule_from_completion:
         _sync(task, now=now)
     return occurrence
@@ -460,17 +452,7 @@ def occurrence_reopen(*, occurrence: TaskOccurrence, actor: Any) -> TaskOccurren
     occurrence.notes, occurrence.evidence_url = "", ""
     _set_reminder(occurrence, occurrence.task, now)
     occurrence.full_clean()
-    occurrence.save(
-        update_fields=[
-            "status",
-            "closed_at",
-            "closed_by",
-            "notes",
-            "evidence_url",
-            *REMINDER_FIELDS,
-            "updated_at",
-        ]
-    )
+    occurrence.save(update_fields=[*CLOSING_FIELDS, *REMINDER_FIELDS, "updated_at"])
     if was_done and occurrence.task.schedule_from_completion:
         _sync(occurrence.task, now=now)
     return occurrence
