@@ -166,13 +166,17 @@ def _reminder_event(*, occurrence: TaskOccurrence, stage: ReminderStage, leads: 
         if occurrence.plan_id not in leads:
             leads[occurrence.plan_id] = recipients_for_plan_leads(plan=occurrence.plan)
         recipients = leads[occurrence.plan_id]
-    context = {
+    facts = {
         "occurrence_id": occurrence.pk,
         "task_id": task.pk,
         "task": task.title,
         "kind": stage.kind,
         "late_reminder": stage.sequence,
         "due_at": occurrence.due_at.isoformat(),
+    }
+    # The notice (and its e-mail) says more; the webhook stays thin and names the plan by its slug.
+    context = {
+        **facts,
         "late_at": (occurrence.due_at + timedelta(minutes=task.grace_minutes)).isoformat(),
         "owner": str(task.owner) if task.owner else "",
         "backup": str(task.backup) if task.backup else "",
@@ -187,14 +191,6 @@ def _reminder_event(*, occurrence: TaskOccurrence, stage: ReminderStage, leads: 
         body=task.description,
         link=occurrence_link(occurrence),
         context=context,
-        webhook_payload={
-            "plan": occurrence.plan.slug,
-            "occurrence_id": occurrence.pk,
-            "task_id": task.pk,
-            "task": task.title,
-            "kind": stage.kind,
-            "late_reminder": stage.sequence,
-            "due_at": occurrence.due_at.isoformat(),
-        },
+        webhook_payload={"plan": occurrence.plan.slug, **facts},
         scheduled_for=stage.at,
     )
