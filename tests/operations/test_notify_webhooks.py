@@ -185,3 +185,76 @@ def test_send_test_refuses_nothing_stored_for_disabled(plan, hook):
     with pytest.raises(ValidationError, match="disabled"):
         webhook_send_test(endpoint=hook)
     assert not WebhookDelivery.objects.exists()
+
+
+class ClosingReceiver:
+    """An HTTP/1.1 receiver that answers each connection's first request without "Connection: close"
+    and then hangs up, as a server closing an idle kept-alive connection does."""
+
+    def __init__(self, status_line: str = "204 No Content", headers: str = ""):
+        import threading
+
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.reply = f"HTTP/1.1 {status_line}\r\nContent-Length: 0\r\n{headers}\r\n".encode()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with client:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += client.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(
+                    next(
+                        line.split(b":")[1]
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    )
+                )
+                while len(body) < length:
+                    body += client.recv(65536)
+                self.requests.append(body)
+                client.sendall(self.reply)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_kept_alive_connection_the_receiver_closed_is_opened_again_for_the_next_delivery(
+    plan, tina, settings
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    receiver = ClosingReceiver()
+    try:
+        webhook_endpoint_create(plan=plan, name="Closes idle connections", url=receiver.url)
+        ids = [publish_late(plan, tina, key=f"k:{number}").delivery_ids[0] for number in range(3)]
+        assert webhooks.webhooks_deliver(delivery_ids=ids, now=NOW) == {DeliveryStatus.SENT: 3}
+        assert len(receiver.requests) == 3 and receiver.connections == 3
+    finally:
+        receiver.close()
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failed_attempt(plan, tina, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    receiver = ClosingReceiver("307 Temporary Redirect", "Location: http://10.0.0.5/internal\r\n")
+    try:
+        webhook_endpoint_create(plan=plan, name="Redirects", url=receiver.url)
+        delivery_id = publish_late(plan, tina).delivery_ids[0]
+        assert webhook_deliver(delivery_id=delivery_id, now=NOW) == DeliveryStatus.PENDING
+        delivery = WebhookDelivery.objects.get()
+        assert (delivery.last_status_code, delivery.last_error) == (307, "HTTP 307")
+        assert receiver.connections == 1  # nothing was sent to the Location
+    finally:
+        receiver.close()
