@@ -203,3 +203,29 @@ def test_a_bad_row_is_logged_pushed_back_an_hour_and_does_not_block_the_others(
     assert fine.next_remind_kind == ReminderKind.LATE
     assert Notification.objects.filter(subject="Due now: Fine").count() == 1
     assert not Notification.objects.filter(subject="Due now: Broken").exists()
+
+
+def test_when_the_batch_cannot_be_written_at_once_each_reminder_is_written_on_its_own(
+    plan, owner, monkeypatch, caplog
+):
+    first = occurrence(task(plan, owner=owner, title="First"), due_at=DUE, now=utc(2026, 7, 1))
+    second = occurrence(task(plan, owner=owner, title="Second"), due_at=DUE, now=utc(2026, 7, 1))
+    real = reminders.write_events
+
+    def refuse_batches(events, **kwargs):
+        events = list(events)
+        if len(events) > 1:
+            raise RuntimeError("the batch insert failed")
+        return real(events, **kwargs)
+
+    monkeypatch.setattr(reminders, "write_events", refuse_batches)
+    with caplog.at_level(logging.ERROR):
+        assert sweep(DUE) == 2
+    assert "writing them one by one" in caplog.text
+    assert sorted(Notification.objects.values_list("subject", flat=True)) == [
+        "Due now: First",
+        "Due now: Second",
+    ]
+    for row in (first, second):
+        row.refresh_from_db()
+        assert row.next_remind_kind == ReminderKind.LATE
