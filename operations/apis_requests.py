@@ -65,6 +65,8 @@ from supportplan.serializers import VisiblePlanField, VisibleRelatedField
 #: Ingestion bodies are small; anything bigger is a mistake or an attack (413 before parsing).
 MAX_BODY_BYTES = 256 * 1024
 MAX_TEXT = 60_000
+#: The largest id a bigint primary key holds (a longer one in the URL is simply not found).
+MAX_ID = 2**63 - 1
 #: Event kinds a helpdesk may send; "created" and "escalated" are written by us.
 INCOMING_KINDS = [
     (value, label)
@@ -869,21 +871,39 @@ class SupportRequestViewSet(
     def get_serializer_class(self):
         return RequestDetailSerializer if self.action == "retrieve" else RequestSerializer
 
-    def _event_target(self) -> SupportRequest:
-        """``get_object`` for an event write: the same scoped lookup (404 unless visible) and object
+    def _event_target(self) -> tuple[SupportRequest, bool]:
+        """``get_object`` for an event write: the same scope (404 unless visible) and object
         permissions, reading the id and plan only: the event service locks and re-reads the request,
-        and building the full row with its plan cost more than the rest of the lookup."""
+        and building the full row with its plan cost more than the rest of the lookup.
+
+        Returns the request and whether it was found. An API key sees its own plan's requests only:
+        for it nothing is read here, and the write looks the request up when it locks it (in the
+        idempotency claim's transaction, so a 404 there stores nothing)."""
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
-        row = self.get_queryset().select_related(None).filter(pk=lookup).values_list("pk", "plan_id").first()
-        if row is None:
-            raise Http404
         principal = self.request.user
         # Its other fields load on first access (deferred), never from stale defaults.
-        support_request = SupportRequest.from_db(connection.alias, ["id", "plan_id"], row)
-        if is_api_key(principal) and principal.api_key.plan_id == row[1]:
-            support_request.plan = principal.api_key.plan
+        if is_api_key(principal):
+            if int(lookup) > MAX_ID:
+                raise Http404
+            key = principal.api_key
+            support_request = SupportRequest.from_db(
+                connection.alias, ["id", "plan_id"], [int(lookup), key.plan_id]
+            )
+            support_request.plan = key.plan
+            found = False
+        else:
+            row = (
+                self.get_queryset()
+                .select_related(None)
+                .filter(pk=lookup)
+                .values_list("pk", "plan_id")
+                .first()
+            )
+            if row is None:
+                raise Http404
+            support_request, found = SupportRequest.from_db(connection.alias, ["id", "plan_id"], row), True
         self.check_object_permissions(self.request, support_request)
-        return support_request
+        return support_request, found
 
     def _writable_request(self, support_request: SupportRequest) -> SupportRequest:
         if not self.may_write(support_request.plan):
@@ -943,7 +963,9 @@ class SupportRequestViewSet(
         except idempotency.IdempotencyKeyReused:
             raise IdempotencyKeyReused() from None
 
-    def _record_event(self, support_request: SupportRequest) -> Response:
+    def _record_event(self, support_request: SupportRequest, *, found: bool = True) -> Response:
+        """Records an event of ``support_request``; ``found`` False: the request is only named (id
+        and plan), and is looked up (404) as it is locked, before the body is validated."""
         request = self.request
         self._writable_request(support_request)
         key = self._header_key()
@@ -954,13 +976,20 @@ class SupportRequestViewSet(
                 key = f"event:{support_request.pk}:{source_event_id.strip()[:120]}"
 
         def write():
+            target = support_request
+            if not found:
+                try:
+                    target = services.request_lock(request_id=support_request.pk, plan=support_request.plan)
+                except SupportRequest.DoesNotExist:
+                    raise Http404 from None
             serializer = EventInputSerializer(data=request.data, context=self.get_serializer_context())
             serializer.is_valid(raise_exception=True)
             event = services.event_record(
-                request=support_request,
+                request=target,
                 principal=request.user,
                 data=dict(serializer.validated_data),
                 api_key=_api_key(request.user),
+                locked=not found,
             )
             return status.HTTP_201_CREATED, EventSerializer(event, context=self.get_serializer_context()).data
 
@@ -987,7 +1016,8 @@ class SupportRequestViewSet(
     )
     def events(self, request, *args, **kwargs):
         if request.method == "POST":
-            return self._record_event(self._event_target())
+            support_request, found = self._event_target()
+            return self._record_event(support_request, found=found)
         support_request = self.get_object()
         events = (
             RequestEvent.objects.filter(request=support_request)

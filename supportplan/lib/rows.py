@@ -15,7 +15,9 @@ Callers use them only when ``connection.vendor == "postgresql"`` (``FOR NO KEY U
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,13 +111,14 @@ def insert(objs: Sequence[Model], *, on_conflict_do_nothing: bool = False) -> bo
     return True
 
 
-def insert_sql(objs: Sequence[Model]) -> tuple[str, list[Any]]:
+def insert_sql(objs: Sequence[Model], *, with_pk: bool = False) -> tuple[str, list[Any]]:
     """The ``INSERT`` of new instances of one model (no ``RETURNING``): SQL and parameters, values
-    prepared as ``save()`` prepares them (``pre_save`` included: ``auto_now`` and the like)."""
+    prepared as ``save()`` prepares them (``pre_save`` included: ``auto_now`` and the like).
+    ``with_pk``: the instances carry their primary key already (taken from the sequence)."""
     model = type(objs[0])
     shape = _shape(model)
     pk = model._meta.pk
-    fields = [field for field in shape.fields if field is not pk]
+    fields = [field for field in shape.fields if with_pk or field is not pk]
     quote = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [
@@ -178,3 +181,51 @@ def bulk_update(objs: Sequence[Model], names: Sequence[str]) -> None:
     if objs:
         with connection.cursor() as cursor:
             cursor.execute(*bulk_update_sql(objs, names))
+
+
+# --- Writes sent together --------------------------------------------------------------------
+#: Statements waiting for ``flush`` (None: no batch open, statements run at once).
+_pending: ContextVar[list[tuple[str, Sequence[Any]]] | None] = ContextVar("rows_pending", default=None)
+
+
+@contextmanager
+def write_batch() -> Iterator[None]:
+    """Inside it, ``execute_later`` queues statements; they are sent in one round trip when the
+    block ends (or at ``flush``). An exception discards them (the transaction rolls back anyway).
+    Nested blocks join the outer one. Callers queue only writes nothing reads again before the
+    flush: the database sees them at the flush, not before. Elsewhere than on PostgreSQL the
+    statements run at once."""
+    if _pending.get() is not None or connection.vendor != "postgresql":
+        yield
+        return
+    token = _pending.set([])
+    try:
+        yield
+        flush()
+    finally:
+        _pending.reset(token)
+
+
+def execute_later(sql: str, params: Sequence[Any]) -> None:
+    """Runs the statement now, or at the end of the open ``write_batch``."""
+    pending = _pending.get()
+    if pending is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    else:
+        pending.append((sql, params))
+
+
+def flush() -> None:
+    """Sends the open batch's statements, one round trip (PostgreSQL: the parameters are bound
+    client-side by psycopg2 either way, so this is what ``execute`` would send, joined)."""
+    pending = _pending.get()
+    if not pending:
+        return
+    with connection.cursor() as cursor:
+        if len(pending) == 1:
+            cursor.execute(*pending[0])
+        else:
+            raw = cursor.cursor
+            cursor.execute(";\n".join(raw.mogrify(sql, params).decode() for sql, params in pending))
+    pending.clear()

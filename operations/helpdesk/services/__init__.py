@@ -33,7 +33,7 @@ from operations.helpdesk.services.references import (
     status_mapping_delete,
     status_mapping_update,
 )
-from operations.helpdesk.services.requests import event_record, request_upsert
+from operations.helpdesk.services.requests import event_record, request_lock, request_upsert
 
 __all__ = [
     "MAX_FUTURE",
@@ -44,6 +44,7 @@ __all__ = [
     "event_record",
     "reference_add",
     "request_by_reference",
+    "request_lock",
     "request_recompute",
     "request_upsert",
     "status_mapping_create",

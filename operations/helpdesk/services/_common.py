@@ -238,12 +238,13 @@ def _next_sequence(request: SupportRequest) -> int:
 
 def _lock(request: SupportRequest) -> SupportRequest:
     """The request re-read under a ``FOR NO KEY UPDATE`` lock, with its policy (and its plan, reused
-    from ``request`` when loaded: a request never moves plans)."""
+    from ``request`` when loaded: a request never moves plans). Found by id within its plan:
+    ``SupportRequest.DoesNotExist`` when ``request`` is not the plan's (``request_lock``)."""
     if connection.vendor != "postgresql":
         return (
             SupportRequest.objects.select_for_update(no_key=True, of=("self",))
             .select_related("plan", "location", "policy")
-            .get(pk=request.pk)
+            .get(pk=request.pk, plan_id=request.plan_id)
         )
     # Every event runs this: one plain statement (the ORM's select_related query costs more to build
     # than to run). The location is loaded only when asked for (policy lookups of requests without
@@ -252,10 +253,11 @@ def _lock(request: SupportRequest) -> SupportRequest:
     sql = (
         f"SELECT {rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')} "  # noqa: S608
         f"FROM {rows.table(SupportRequest)} r LEFT OUTER JOIN {rows.table(SlaPolicy)} p "
-        f"ON p.{quote('id')} = r.{quote('policy_id')} WHERE r.{quote('id')} = %s FOR NO KEY UPDATE OF r"
+        f"ON p.{quote('id')} = r.{quote('policy_id')} "
+        f"WHERE r.{quote('id')} = %s AND r.{quote('plan_id')} = %s FOR NO KEY UPDATE OF r"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [request.pk])
+        cursor.execute(sql, [request.pk, request.plan_id])
         row = cursor.fetchone()
     if row is None:
         raise SupportRequest.DoesNotExist("SupportRequest matching query does not exist.")

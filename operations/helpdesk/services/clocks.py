@@ -3,6 +3,7 @@ after configuration changes, and the breach sweep's side (escalations, ladder ad
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,12 +65,16 @@ def _policy_day(request: SupportRequest):
     return request.reported_at.astimezone(zone).date()
 
 
-def _target_facts(policy: SlaPolicy | None) -> tuple[list[TargetFacts], dict[int, _CalendarVersion]]:
+def _target_facts(
+    policy: SlaPolicy | None, rows: list[tuple] | None = None
+) -> tuple[list[TargetFacts], dict[int, _CalendarVersion]]:
     """The policy's targets with their ladders, and the calendars they run on (one plain query:
-    this runs for every event)."""
+    this runs for every event). ``rows``: that query's rows, read already (``_request_facts``)."""
     if policy is None:
         return [], {}
-    if connection.vendor == "postgresql":
+    if rows is not None:
+        pass
+    elif connection.vendor == "postgresql":
         rows = _target_rows(policy)
     else:
         rows = (
@@ -214,6 +219,117 @@ def _event_rows(request: SupportRequest) -> tuple[list[EventFacts], set[str]]:
     return facts, source_ids
 
 
+@dataclass
+class _RequestFacts:
+    """What a recompute reads about one locked request, read together (``_request_facts``)."""
+
+    events: list[EventFacts]
+    source_ids: set[str]
+    clocks: list[SlaClock]
+    #: The rows of ``_target_rows`` for the request's stored policy (None: not read).
+    target_rows: list[tuple] | None
+    #: An unused ``RequestEvent`` id from its sequence, for the event about to be stored.
+    next_event_id: int | None
+
+
+@functools.cache
+def _request_facts_sql() -> tuple[str, tuple[int, int, int, int]]:
+    """One ``UNION ALL`` of the request's events, its clocks, its policy's targets (with their
+    ladders) and a fresh event id: four reads an event write needs, in one round trip. Each branch
+    fills its own columns and NULLs (cast to the same types) in the others'; the first column says
+    which branch a row comes from. Returns the SQL and where each branch's columns start."""
+    quote = connection.ops.quote_name
+
+    event_fields = {field.attname: field for field in RequestEvent._meta.concrete_fields}
+    events = [
+        (quote(event_fields[name].column), event_fields[name].cast_db_type(connection))
+        for name in _EVENT_COLUMNS
+    ]
+    clocks = [
+        (quote(field.column), field.cast_db_type(connection)) for field in SlaClock._meta.concrete_fields
+    ]
+    target_fields = {field.attname: field for field in SlaTarget._meta.concrete_fields}
+    step_fields = {field.attname: field for field in EscalationStep._meta.concrete_fields}
+    calendar_updated = ServiceCalendar._meta.get_field("updated_at")
+    targets = [
+        *[
+            (f"t.{quote(target_fields[name].column)}", target_fields[name].cast_db_type(connection))
+            for name in _TARGET_COLUMNS[:5]
+        ],
+        (f"c.{quote(calendar_updated.column)}", calendar_updated.cast_db_type(connection)),
+        *[
+            (f"t.{quote(target_fields[name].column)}", target_fields[name].cast_db_type(connection))
+            for name in _TARGET_COLUMNS[5:]
+        ],
+        *[
+            (f"s.{quote(step_fields[name].column)}", step_fields[name].cast_db_type(connection))
+            for name in _STEP_COLUMNS
+        ],
+    ]
+    segments = [events, clocks, targets]
+
+    def select(kind: int, own: int, expressions: list[str]) -> str:
+        parts = [str(kind)]
+        for index, segment in enumerate(segments):
+            if index == own:
+                parts += expressions
+            else:
+                parts += [f"NULL::{db_type}" for _, db_type in segment]
+        return "SELECT " + ", ".join(parts)
+
+    event_table = quote(RequestEvent._meta.db_table)
+    next_id = [f"nextval(pg_get_serial_sequence('{RequestEvent._meta.db_table}', 'id'))::bigint"] + [
+        f"NULL::{db_type}" for _, db_type in events[1:]
+    ]
+    sql = " UNION ALL ".join(
+        [
+            f"{select(0, 0, next_id)}",
+            f"{select(1, 0, [column for column, _ in events])} FROM {event_table} "
+            f"WHERE {quote('request_id')} = %s",
+            f"{select(2, 1, [column for column, _ in clocks])} FROM {quote(SlaClock._meta.db_table)} "
+            f"WHERE {quote('request_id')} = %s",
+            f"{select(3, 2, [column for column, _ in targets])} FROM {quote(SlaTarget._meta.db_table)} t "
+            f"INNER JOIN {quote(ServiceCalendar._meta.db_table)} c "
+            f"ON c.{quote('id')} = t.{quote(target_fields['calendar_id'].column)} "
+            f"LEFT OUTER JOIN {quote(EscalationStep._meta.db_table)} s "
+            f"ON s.{quote(step_fields['target_id'].column)} = t.{quote('id')} "
+            f"WHERE t.{quote(target_fields['policy_id'].column)} = %s",
+        ]
+    )
+    start_clocks = 1 + len(events)
+    start_targets = start_clocks + len(clocks)
+    return sql, (1, start_clocks, start_targets, start_targets + len(targets))
+
+
+def _request_facts(request: SupportRequest) -> _RequestFacts:
+    """The locked request's events, clocks and (stored) policy targets, and an event id to use:
+    on PostgreSQL one statement (``_request_facts_sql``), elsewhere the separate reads."""
+    if connection.vendor != "postgresql":
+        events, source_ids = _event_rows(request)
+        return _RequestFacts(events, source_ids, _stored_clocks(request), None, None)
+    sql, (start_events, start_clocks, start_targets, end) = _request_facts_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [request.pk, request.pk, request.policy_id])
+        fetched = cursor.fetchall()
+    events, source_ids, clocks, target_rows, next_event_id = [], set(), [], [], None
+    for row in fetched:
+        kind = row[0]
+        if kind == 1:
+            event = row[start_events:start_clocks]
+            events.append(EventFacts(*event[1:4], *event[4:9], id=event[0]))
+            if event[9]:
+                source_ids.add(event[9])
+        elif kind == 2:
+            clocks.append(rows.instance(SlaClock, row[start_clocks:start_targets]))
+        elif kind == 3:
+            target_rows.append(row[start_targets:end])
+        else:
+            next_event_id = row[start_events]
+    # _target_rows' order: target, then its ladder by position (a target without steps: one row).
+    target_rows.sort(key=lambda row: (row[0], row[9] or 0, row[8] or 0))
+    return _RequestFacts(events, source_ids, clocks, target_rows, next_event_id)
+
+
 def _facts_of(event: RequestEvent) -> EventFacts:
     return EventFacts(
         id=event.pk,
@@ -300,18 +416,26 @@ def _compute(
     events: list[EventFacts] | None = None,
     source_ids: set[str] | None = None,
     keep_policy: bool = False,
+    facts: _RequestFacts | None = None,
 ) -> _Computed:
     """Replays the request. Steps count as done by their keys in the outbox and the event log only
     (so the result is a function of the events, whatever order they came in); ``extra_done`` and
-    ``markers`` are the sweep's (``clock_step_advance``)."""
-    if events is None or source_ids is None:
+    ``markers`` are the sweep's (``clock_step_advance``). ``facts``: read already
+    (``_request_facts``; its events win over ``events``)."""
+    if facts is not None:
+        events, source_ids = facts.events, facts.source_ids
+    elif events is None or source_ids is None:
         events, source_ids = _event_rows(request)
     if keep_policy and request.policy_id is not None:
         policy = request.policy  # fixed at creation; configuration changes re-evaluate it (repair)
     else:
         policy = policy_in_force(plan=request.plan, day=_policy_day(request))
-    targets, calendars = _target_facts(policy)
-    existing = {(clock.target_id, clock.cycle): clock for clock in _stored_clocks(request)}
+    read_targets = None
+    if facts is not None and policy is not None and policy.pk == request.policy_id:
+        read_targets = facts.target_rows
+    targets, calendars = _target_facts(policy, read_targets)
+    stored = facts.clocks if facts is not None else _stored_clocks(request)
+    existing = {(clock.target_id, clock.cycle): clock for clock in stored}
     done = _done_keys(request, existing.values(), targets, source_ids)
     for key, entries in (extra_done or {}).items():
         done.setdefault(key, set()).update(entries)
@@ -356,7 +480,9 @@ def _clock_values(clock, now: datetime) -> dict[str, Any]:
     }
 
 
-def _write(computed: _Computed, *, now: datetime) -> SupportRequest:
+def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> SupportRequest:
+    """Stores the computed clocks and request columns. ``defer`` (PostgreSQL): the clock updates and
+    the request's update wait for the open ``rows.write_batch`` (nothing reads them before it ends)."""
     request, result = computed.request, computed.result
     seen, to_update, to_create = set(), [], []
     for clock in result.clocks:
@@ -405,10 +531,14 @@ def _write(computed: _Computed, *, now: datetime) -> SupportRequest:
     }
     if connection.vendor == "postgresql":
         # Plain statements: the ORM builds each anew, for every event (new clocks get their ids).
-        rows.bulk_update(to_update, CLOCK_FIELDS)
+        run = rows.execute_later if defer else _execute
+        if to_update:
+            run(*rows.bulk_update_sql(to_update, CLOCK_FIELDS))
         if to_create:
             rows.insert(to_create)
-        rows.update(SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk])
+        run(
+            *rows.update_sql(SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk])
+        )
     else:
         if to_update:
             SlaClock.objects.bulk_update(to_update, CLOCK_FIELDS)
@@ -441,9 +571,18 @@ def _recompute_locked(
     events: list[EventFacts] | None = None,
     source_ids: set[str] | None = None,
     keep_policy: bool = False,
+    facts: _RequestFacts | None = None,
+    defer: bool = False,
 ) -> SupportRequest:
-    computed = _compute(request, now=now, events=events, source_ids=source_ids, keep_policy=keep_policy)
-    return _write(computed, now=now)
+    computed = _compute(
+        request, now=now, events=events, source_ids=source_ids, keep_policy=keep_policy, facts=facts
+    )
+    return _write(computed, now=now, defer=defer)
+
+
+def _execute(sql: str, params: list[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- Configuration changes ("repair") ------------------------------------------------------------

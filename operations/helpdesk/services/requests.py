@@ -30,7 +30,7 @@ from operations.helpdesk.services._common import (
     _sole_party,
     _status,
 )
-from operations.helpdesk.services.clocks import _event_rows, _facts_of, _recompute_locked
+from operations.helpdesk.services.clocks import _facts_of, _recompute_locked, _request_facts
 from operations.helpdesk.services.references import reference_add
 from operations.models import (
     Impact,
@@ -307,7 +307,12 @@ def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now)
 # --- Events --------------------------------------------------------------------------------------
 @atomic_service
 def event_record(
-    *, request: SupportRequest, principal: Any, data: dict, api_key: ApiKey | None = None
+    *,
+    request: SupportRequest,
+    principal: Any,
+    data: dict,
+    api_key: ApiKey | None = None,
+    locked: bool = False,
 ) -> RequestEvent:
     """Stores one helpdesk event and recomputes the request and its clocks.
 
@@ -316,6 +321,7 @@ def event_record(
     name), priority (code) or impact + urgency, level (number) and/or party (id or name) with
     reference_system + reference (pattern-checked, added to the request's references), body,
     actor_name, source_event_id (the helpdesk's event id: sending it again returns the stored event).
+    ``locked``: ``request`` comes from ``request_lock`` in this transaction already.
     """
     now = timezone.now()
     if not isinstance(data, dict):
@@ -384,17 +390,32 @@ def event_record(
     elif data.get("reference_system"):
         raise ValidationError({"reference": "Give the reference for this system."})
 
-    request = _lock(request)
-    facts, source_ids = _event_rows(request)
-    if source_event_id and source_event_id in source_ids:
+    if not locked:
+        request = _lock(request)
+    facts = _request_facts(request)
+    if source_event_id and source_event_id in facts.source_ids:
         return RequestEvent.objects.get(request=request, source_event_id=source_event_id)
     if event.reference:
         reference_add(
             request=request, system=event.reference_system, reference=event.reference, party=event.party
         )
     event.request = request
-    event.sequence = max((fact.sequence for fact in facts), default=0) + 1
-    _insert(event)
-    facts.append(_facts_of(event))
-    _recompute_locked(request, now=now, events=facts, source_ids=source_ids, keep_policy=True)
+    event.sequence = max((fact.sequence for fact in facts.events), default=0) + 1
+    if facts.next_event_id is not None:
+        # Its id was taken with the facts: the insert waits for the batch's single round trip.
+        event.pk = facts.next_event_id
+        rows.execute_later(*rows.insert_sql([event], with_pk=True))
+        event._state.adding, event._state.db = False, connection.alias
+    else:
+        _insert(event)
+    facts.events.append(_facts_of(event))
+    _recompute_locked(request, now=now, facts=facts, keep_policy=True, defer=True)
     return event
+
+
+def request_lock(*, request_id: int, plan: SupportPlan) -> SupportRequest:
+    """The plan's request ``request_id``, locked for an event write in this transaction
+    (``SupportRequest.DoesNotExist`` when the plan has no such request)."""
+    stub = SupportRequest.from_db(connection.alias, ["id", "plan_id"], [request_id, plan.pk])
+    stub.plan = plan
+    return _lock(stub)
