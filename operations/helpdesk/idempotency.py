@@ -123,13 +123,16 @@ def _insert_claim(*, principal: str, key: str, fingerprint: str, expires_at: dat
     quote = connection.ops.quote_name
     table = quote(IdempotencyRecord._meta.db_table)
     principal_column, key_column = quote("principal"), quote("key")
+    sql = (
+        f"INSERT INTO {table} ({principal_column}, {key_column}, {quote('fingerprint')}, "  # noqa: S608
+        f"{quote('created_at')}, {quote('expires_at')}) VALUES (%s, %s, %s, %s, %s) "
+        f"ON CONFLICT ({principal_column}, {key_column}) DO NOTHING RETURNING {quote('id')}"
+    )
+    params = [principal, key, fingerprint, timezone.now(), expires_at]
+    if connection.vendor == "postgresql":
+        sql, params = rows.prepared("sp_idempotency_claim", sql, params)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({principal_column}, {key_column}, {quote('fingerprint')}, "  # noqa: S608
-            f"{quote('created_at')}, {quote('expires_at')}) VALUES (%s, %s, %s, %s, %s) "
-            f"ON CONFLICT ({principal_column}, {key_column}) DO NOTHING RETURNING {quote('id')}",
-            [principal, key, fingerprint, timezone.now(), expires_at],
-        )
+        cursor.execute(sql, params)
         return cursor.fetchone() is not None
 
 
@@ -159,14 +162,10 @@ def _store_response(*, principal: str, key: str, status: int, body: Any) -> None
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
         # Sent with the write's own queued statements (``rows.write_batch``), one round trip.
-        rows.execute_later(
-            *rows.update_sql(
-                IdempotencyRecord,
-                values,
-                f"{quote('principal')} = %s AND {quote('key')} = %s",
-                [principal, key],
-            )
+        sql, params = rows.update_sql(
+            IdempotencyRecord, values, f"{quote('principal')} = %s AND {quote('key')} = %s", [principal, key]
         )
+        rows.execute_later(*rows.prepared("sp_idempotency_store", sql, params))
     else:
         IdempotencyRecord.objects.filter(principal=principal, key=key).update(**values)
 

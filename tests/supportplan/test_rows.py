@@ -42,3 +42,72 @@ def test_update_sql_prepares_values_through_the_fields(needs_postgres, plan):
         cursor.execute(sql, params)
     row.refresh_from_db()
     assert (row.next_remind_at, row.late_reminders_sent) == (DUE, 3)
+
+
+# --- Writes sent together, prepared statements -------------------------------------------------
+def test_a_write_batch_sends_its_statements_together_at_the_end(needs_postgres, plan):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = task(plan)
+    first, second = (
+        occurrence(job, due_at=DUE + timedelta(days=day), now=utc(2026, 7, 1)) for day in range(2)
+    )
+    with CaptureQueriesContext(connection) as captured, rows.write_batch():
+        for row, sent in ((first, 4), (second, 5)):
+            rows.execute_later(
+                *rows.update_sql(TaskOccurrence, {"late_reminders_sent": sent}, "id = %s", [row.pk])
+            )
+        assert TaskOccurrence.objects.get(pk=first.pk).late_reminders_sent == 0  # not sent yet
+    assert len(captured.captured_queries) == 2  # the read above, then both updates at once
+    assert {o.pk: o.late_reminders_sent for o in TaskOccurrence.objects.all()} == {first.pk: 4, second.pk: 5}
+
+
+def test_a_failed_write_batch_sends_nothing_and_no_batch_runs_statements_at_once(needs_postgres, plan):
+    import pytest
+
+    job = task(plan)
+    row = occurrence(job, due_at=DUE, now=utc(2026, 7, 1))
+    update = rows.update_sql(TaskOccurrence, {"late_reminders_sent": 7}, "id = %s", [row.pk])
+    with pytest.raises(RuntimeError), rows.write_batch():
+        rows.execute_later(*update)
+        raise RuntimeError("the write failed")
+    assert TaskOccurrence.objects.get(pk=row.pk).late_reminders_sent == 0
+    rows.execute_later(*update)
+    assert TaskOccurrence.objects.get(pk=row.pk).late_reminders_sent == 7
+
+
+def test_a_prepared_statement_is_prepared_once_per_connection(needs_postgres, plan):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    job = task(plan)
+    row = occurrence(job, due_at=DUE, now=utc(2026, 7, 1))
+    sql = 'SELECT "late_reminders_sent" FROM "operations_taskoccurrence" WHERE "id" = %s'
+
+    def read() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(*rows.prepared("sp_test_read", sql, [row.pk]))
+            return cursor.fetchone()[0]
+
+    with CaptureQueriesContext(connection) as captured:
+        assert read() == 0
+        assert read() == 0
+    assert [query["sql"].split(" ")[0] for query in captured.captured_queries] == [
+        "PREPARE",
+        "EXECUTE",
+        "EXECUTE",
+    ]
+    # A rolled-back transaction keeps the statement (PREPARE is not transactional).
+    try:
+        with transaction.atomic():
+            read()
+            raise ValueError
+    except ValueError:
+        pass
+    assert read() == 0
+    # A new connection prepares it again.
+    rows._prepared.pop(connection.connection)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE sp_test_read")
+    assert read() == 0

@@ -257,7 +257,7 @@ def _lock(request: SupportRequest) -> SupportRequest:
         f"WHERE r.{quote('id')} = %s AND r.{quote('plan_id')} = %s FOR NO KEY UPDATE OF r"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [request.pk, request.plan_id])
+        cursor.execute(*rows.prepared("sp_request_lock", sql, [request.pk, request.plan_id]))
         row = cursor.fetchone()
     if row is None:
         raise SupportRequest.DoesNotExist("SupportRequest matching query does not exist.")

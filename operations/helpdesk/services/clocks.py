@@ -308,8 +308,9 @@ def _request_facts(request: SupportRequest) -> _RequestFacts:
         events, source_ids = _event_rows(request)
         return _RequestFacts(events, source_ids, _stored_clocks(request), None, None)
     sql, (start_events, start_clocks, start_targets, end) = _request_facts_sql()
+    statement = rows.prepared("sp_request_facts", sql, [request.pk, request.pk, request.policy_id])
     with connection.cursor() as cursor:
-        cursor.execute(sql, [request.pk, request.pk, request.policy_id])
+        cursor.execute(*statement)
         fetched = cursor.fetchall()
     events, source_ids, clocks, target_rows, next_event_id = [], set(), [], [], None
     for row in fetched:
@@ -531,14 +532,17 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
     }
     if connection.vendor == "postgresql":
         # Plain statements: the ORM builds each anew, for every event (new clocks get their ids).
+        # Prepared: the statements' text depends on the number of clocks only.
         run = rows.execute_later if defer else _execute
         if to_update:
-            run(*rows.bulk_update_sql(to_update, CLOCK_FIELDS))
+            sql, params = rows.bulk_update_sql(to_update, CLOCK_FIELDS)
+            run(*rows.prepared(f"sp_clocks_update_{len(to_update)}", sql, params))
         if to_create:
             rows.insert(to_create)
-        run(
-            *rows.update_sql(SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk])
+        sql, params = rows.update_sql(
+            SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk]
         )
+        run(*rows.prepared("sp_request_update", sql, params))
     else:
         if to_update:
             SlaClock.objects.bulk_update(to_update, CLOCK_FIELDS)

@@ -404,7 +404,7 @@ def event_record(
     if facts.next_event_id is not None:
         # Its id was taken with the facts: the insert waits for the batch's single round trip.
         event.pk = facts.next_event_id
-        rows.execute_later(*rows.insert_sql([event], with_pk=True))
+        rows.execute_later(*rows.prepared("sp_event_insert", *rows.insert_sql([event], with_pk=True)))
         event._state.adding, event._state.db = False, connection.alias
     else:
         _insert(event)

@@ -1,0 +1,135 @@
+"""The event write's round trips (issue 7): an API key's event is looked up as the request is locked,
+the request's events, clocks and targets are read in one statement, and the writes go in one round
+trip with the idempotency response. What is stored and answered stays what it was."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from operations.helpdesk.services.clocks import (
+    _event_rows,
+    _request_facts,
+    _stored_clocks,
+    _target_rows,
+)
+from operations.helpdesk.services.requests import request_lock
+from operations.models import IdempotencyRecord, RequestEvent, SupportRequest
+from tests.operations import test_helpdesk_fast_paths as fast_paths
+from tests.operations.helpdesk_fixtures import *  # noqa: F403
+
+# The fast-path tests' world: a ServiceNow key and a request with an event of every kind.
+frozen, servicenow, worked_request = fast_paths.frozen, fast_paths.servicenow, fast_paths.worked_request
+post_event = fast_paths.post_event
+
+pytestmark = pytest.mark.usefixtures("frozen")
+
+COMMENT = {"kind": "comment", "body": "Called the user.", "occurred_at": "2027-07-05T09:00:00Z"}
+
+
+def events_url(request_id) -> str:
+    return reverse("supportrequest-events", args=[request_id])
+
+
+def test_an_api_keys_event_costs_six_statements_and_its_writes_go_together(
+    needs_postgres, servicenow, worked_request
+):
+    post_event(servicenow, worked_request.pk, **COMMENT)  # the connection has prepared its statements
+    with CaptureQueriesContext(connection) as captured:
+        response = servicenow.api.post(
+            events_url(worked_request.pk),
+            {**COMMENT, "body": "Second call."},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="evt-2",
+        )
+    assert response.status_code == 201
+    # (The test's own transaction adds a savepoint around the write.)
+    statements = [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
+    # The key, the claim, the lock, the facts, the ladder steps already sent, the writes (with the
+    # stored response).
+    assert len(statements) == 6, "\n".join(statements)
+    assert '"operations_notification"' in statements[4]
+    writes = statements[-1]
+    assert "EXECUTE sp_event_insert" in writes
+    assert "EXECUTE sp_request_update" in writes
+    assert "EXECUTE sp_idempotency_store" in writes
+    stored = RequestEvent.objects.get(pk=response.json()["id"])
+    assert (stored.body, stored.request_id) == ("Second call.", worked_request.pk)
+    worked_request.refresh_from_db()
+    assert worked_request.event_count == RequestEvent.objects.filter(request=worked_request).count()
+    record = IdempotencyRecord.objects.get(key="evt-2")
+    assert (record.response_status, record.response_body) == (201, response.json())
+
+
+def test_an_api_key_posting_to_a_request_it_cannot_see_gets_404_and_nothing_is_kept(
+    servicenow, worked_request, other_plan
+):
+    foreign = SupportRequest.objects.create(
+        plan=other_plan,
+        title="Another plan's",
+        request_type="incident",
+        reported_at=worked_request.reported_at,
+    )
+    keys_before = IdempotencyRecord.objects.count()
+    for request_id in [foreign.pk, 99_999_999, 10**25]:
+        response = servicenow.api.post(
+            events_url(request_id), COMMENT, format="json", HTTP_IDEMPOTENCY_KEY="lost-1"
+        )
+        assert response.status_code == 404, (request_id, response.content)
+    assert IdempotencyRecord.objects.count() == keys_before
+    assert not RequestEvent.objects.filter(request=foreign).exists()
+    # The key was not kept: it serves the write it was meant for.
+    response = servicenow.api.post(
+        events_url(worked_request.pk), COMMENT, format="json", HTTP_IDEMPOTENCY_KEY="lost-1"
+    )
+    assert response.status_code == 201
+
+
+def test_an_unknown_request_is_404_before_the_body_is_checked(servicenow, worked_request):
+    response = servicenow.api.post(events_url(99_999_999), {"kind": "nonsense"}, format="json")
+    assert response.status_code == 404
+    response = servicenow.api.post(events_url(worked_request.pk), {"kind": "nonsense"}, format="json")
+    assert response.status_code == 400
+    assert "kind" in response.json()["error"]["fields"]
+
+
+def test_a_replayed_event_returns_the_stored_response_without_a_second_event(servicenow, worked_request):
+    count = RequestEvent.objects.filter(request=worked_request).count()
+    first = servicenow.api.post(
+        events_url(worked_request.pk), COMMENT, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    again = servicenow.api.post(
+        events_url(worked_request.pk), COMMENT, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert RequestEvent.objects.filter(request=worked_request).count() == count + 1
+
+
+def test_the_facts_read_in_one_statement_are_the_separate_reads(needs_postgres, worked_request):
+    locked = request_lock(request_id=worked_request.pk, plan=worked_request.plan)
+    facts = _request_facts(locked)
+    events, source_ids = _event_rows(locked)
+    assert sorted(facts.events, key=lambda fact: fact.sequence) == sorted(
+        events, key=lambda fact: fact.sequence
+    )
+    assert facts.source_ids == source_ids
+    assert {clock.pk: _values(clock) for clock in facts.clocks} == {
+        clock.pk: _values(clock) for clock in _stored_clocks(locked)
+    }
+    assert facts.target_rows == _target_rows(locked.policy)
+    assert facts.target_rows  # the seeded policy has targets with ladders
+    assert facts.next_event_id > RequestEvent.objects.order_by("-pk").first().pk
+
+
+def test_the_request_lock_finds_a_request_within_its_plan_only(worked_request, other_plan):
+    assert request_lock(request_id=worked_request.pk, plan=worked_request.plan).pk == worked_request.pk
+    with pytest.raises(SupportRequest.DoesNotExist):
+        request_lock(request_id=worked_request.pk, plan=other_plan)
+
+
+def _values(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
