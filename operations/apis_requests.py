@@ -17,6 +17,7 @@ held, with the anonymised description when their party may see anonymised data o
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import django_filters
@@ -244,6 +245,8 @@ class RequestUpsertSerializer(serializers.Serializer):
 
 
 class EventInputSerializer(serializers.Serializer):
+    """What a helpdesk sends for one event (every event write builds one)."""
+
     kind = serializers.ChoiceField(choices=INCOMING_KINDS)
     occurred_at = UtcDateTimeField(
         help_text="When it happened in your helpdesk: ISO 8601 with offset, at most a day ahead."
@@ -268,6 +271,12 @@ class EventInputSerializer(serializers.Serializer):
     )
     body = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     actor_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # DRF deep-copies the declared fields for every instance (rebuilding each field from its
+        # arguments): a shallow copy is enough for these flat fields, which binding only annotates
+        # (name, parent, source), and their validators and choices are only read.
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
 
 UPSERT_EXAMPLE = OpenApiExample(

@@ -16,7 +16,7 @@ from operations.helpdesk.services.clocks import (
     _target_rows,
 )
 from operations.helpdesk.services.requests import request_lock
-from operations.models import IdempotencyRecord, RequestEvent, SupportRequest
+from operations.models import IdempotencyRecord, RequestEvent, SlaClock, SupportRequest
 from tests.operations import test_helpdesk_fast_paths as fast_paths
 from tests.operations.helpdesk_fixtures import *  # noqa: F403
 
@@ -117,8 +117,8 @@ def test_the_facts_read_in_one_statement_are_the_separate_reads(needs_postgres, 
         events, key=lambda fact: fact.sequence
     )
     assert facts.source_ids == source_ids
-    assert {clock.pk: _values(clock) for clock in facts.clocks} == {
-        clock.pk: _values(clock) for clock in _stored_clocks(locked)
+    assert {clock.pk: _values(clock, SlaClock) for clock in facts.clocks} == {
+        clock.pk: _values(clock, SlaClock) for clock in _stored_clocks(locked)
     }
     assert facts.target_rows == _target_rows(locked.policy)
     assert facts.target_rows  # the seeded policy has targets with ladders
@@ -131,5 +131,5 @@ def test_the_request_lock_finds_a_request_within_its_plan_only(worked_request, o
         request_lock(request_id=worked_request.pk, plan=other_plan)
 
 
-def _values(instance) -> dict:
-    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+def _values(instance, model) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in model._meta.concrete_fields}

@@ -225,7 +225,8 @@ class _RequestFacts:
 
     events: list[EventFacts]
     source_ids: set[str]
-    clocks: list[SlaClock]
+    #: ``SlaClock`` rows (PostgreSQL: ``rows.light_class`` objects with its attnames).
+    clocks: list[Any]
     #: The rows of ``_target_rows`` for the request's stored policy (None: not read).
     target_rows: list[tuple] | None
     #: An unused ``RequestEvent`` id from its sequence, for the event about to be stored.
@@ -313,6 +314,8 @@ def _request_facts(request: SupportRequest) -> _RequestFacts:
         cursor.execute(*statement)
         fetched = cursor.fetchall()
     events, source_ids, clocks, target_rows, next_event_id = [], set(), [], [], None
+    # Compared and written back only: plain rows, not model instances (one per clock per event).
+    light_clock = rows.light_class(SlaClock)
     for row in fetched:
         kind = row[0]
         if kind == 1:
@@ -321,7 +324,7 @@ def _request_facts(request: SupportRequest) -> _RequestFacts:
             if event[9]:
                 source_ids.add(event[9])
         elif kind == 2:
-            clocks.append(rows.instance(SlaClock, row[start_clocks:start_targets]))
+            clocks.append(light_clock(row[start_clocks:start_targets]))
         elif kind == 3:
             target_rows.append(row[start_targets:end])
         else:
@@ -535,7 +538,7 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
         # Prepared: the statements' text depends on the number of clocks only.
         run = rows.execute_later if defer else _execute
         if to_update:
-            sql, params = rows.bulk_update_sql(to_update, CLOCK_FIELDS)
+            sql, params = rows.bulk_update_sql(to_update, CLOCK_FIELDS, model=SlaClock)
             run(*rows.prepared(f"sp_clocks_update_{len(to_update)}", sql, params))
         if to_create:
             rows.insert(to_create)
