@@ -84,6 +84,10 @@ DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'sup
 # cost a backend start each time, more than most requests' own queries. Checked before reuse.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, trusting a connection that ended a request cleanly within the last second
+    # instead of sending SELECT 1 before every request (supportplan/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "supportplan.db.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", "")
