@@ -958,7 +958,9 @@ class SupportRequestViewSet(
         raw = self.request.headers.get(idempotency.HEADER)
         return None if raw is None else idempotency.idempotency_key_clean(raw)
 
-    def _idempotent(self, *, target: str, key: str | None, write) -> idempotency.IdempotentResponse:
+    def _idempotent(
+        self, *, target: str, key: str | None, write, claim_with=None
+    ) -> idempotency.IdempotentResponse:
         fingerprint = idempotency.request_fingerprint(
             method=self.request.method, target=target, body=self.request.data
         )
@@ -968,6 +970,7 @@ class SupportRequestViewSet(
                 key=key,
                 fingerprint=fingerprint,
                 write=write,
+                claim_with=claim_with,
             )
         except idempotency.IdempotencyKeyReused:
             raise IdempotencyKeyReused() from None
@@ -984,13 +987,24 @@ class SupportRequestViewSet(
                 # The helpdesk's own event id is its idempotency key, per request.
                 key = f"event:{support_request.pk}:{source_event_id.strip()[:120]}"
 
+        locked: dict[str, SupportRequest] = {}
+        claim_with = None
+        if not found and connection.vendor == "postgresql":
+
+            def claim_with(claim_sql: str, claim_params: list) -> bool:
+                # The idempotency claim and the request's lock: one statement.
+                claimed, locked["request"] = services.request_lock_claiming(
+                    request_id=support_request.pk,
+                    plan=support_request.plan,
+                    claim_sql=claim_sql,
+                    claim_params=claim_params,
+                )
+                return claimed
+
         def write():
-            target = support_request
-            if not found:
-                try:
-                    target = services.request_lock(request_id=support_request.pk, plan=support_request.plan)
-                except SupportRequest.DoesNotExist:
-                    raise Http404 from None
+            target = locked.get("request", support_request)
+            if not found and not locked:
+                target = services.request_lock(request_id=support_request.pk, plan=support_request.plan)
             serializer = EventInputSerializer(data=request.data, context=self.get_serializer_context())
             serializer.is_valid(raise_exception=True)
             event = services.event_record(
@@ -1002,7 +1016,12 @@ class SupportRequestViewSet(
             )
             return status.HTTP_201_CREATED, EventSerializer(event, context=self.get_serializer_context()).data
 
-        result = self._idempotent(target=f"requests/{support_request.pk}/events", key=key, write=write)
+        try:
+            result = self._idempotent(
+                target=f"requests/{support_request.pk}/events", key=key, write=write, claim_with=claim_with
+            )
+        except SupportRequest.DoesNotExist:
+            raise Http404 from None  # the named request is not the plan's: nothing was kept
         return Response(result.body, status=result.status, headers=_replay_headers(result))
 
     @extend_schema(

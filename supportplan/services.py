@@ -190,7 +190,7 @@ def _active_key(prefix: str) -> ApiKey | None:
         f"ORDER BY k.{quote('id')} LIMIT 1"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [prefix])
+        cursor.execute(*rows.prepared("sp_api_key", sql, [prefix]))  # planned once per connection
         row = cursor.fetchone()
     if row is None:
         return None

@@ -1,6 +1,7 @@
 """The event write's round trips (issue 7): an API key's event is looked up as the request is locked,
-the request's events, clocks and targets are read in one statement, and the writes go in one round
-trip with the idempotency response. What is stored and answered stays what it was."""
+in the idempotency claim's statement; the request's events, clocks and targets are read in one
+statement; the writes go in one round trip with the idempotency response. What is stored and
+answered stays what it was."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def events_url(request_id) -> str:
     return reverse("supportrequest-events", args=[request_id])
 
 
-def test_an_api_keys_event_costs_six_statements_and_its_writes_go_together(
+def test_an_api_keys_event_costs_five_statements_and_its_writes_go_together(
     needs_postgres, servicenow, worked_request
 ):
     post_event(servicenow, worked_request.pk, **COMMENT)  # the connection has prepared its statements
@@ -47,10 +48,11 @@ def test_an_api_keys_event_costs_six_statements_and_its_writes_go_together(
     assert response.status_code == 201
     # (The test's own transaction adds a savepoint around the write.)
     statements = [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
-    # The key, the claim, the lock, the facts, the ladder steps already sent, the writes (with the
-    # stored response).
-    assert len(statements) == 6, "\n".join(statements)
-    assert '"operations_notification"' in statements[4]
+    # The key, the claim with the lock, the facts, the ladder steps already sent, the writes (with
+    # the stored response).
+    assert len(statements) == 5, "\n".join(statements)
+    assert statements[1].startswith("EXECUTE sp_request_lock_claim('key:")
+    assert '"operations_notification"' in statements[3]
     writes = statements[-1]
     assert "EXECUTE sp_event_insert" in writes
     assert "EXECUTE sp_request_update" in writes

@@ -33,7 +33,12 @@ from operations.helpdesk.services.references import (
     status_mapping_delete,
     status_mapping_update,
 )
-from operations.helpdesk.services.requests import event_record, request_lock, request_upsert
+from operations.helpdesk.services.requests import (
+    event_record,
+    request_lock,
+    request_lock_claiming,
+    request_upsert,
+)
 
 __all__ = [
     "MAX_FUTURE",
@@ -45,6 +50,7 @@ __all__ = [
     "reference_add",
     "request_by_reference",
     "request_lock",
+    "request_lock_claiming",
     "request_recompute",
     "request_upsert",
     "status_mapping_create",

@@ -236,6 +236,31 @@ def _next_sequence(request: SupportRequest) -> int:
     return (RequestEvent.objects.filter(request=request).aggregate(top=Max("sequence"))["top"] or 0) + 1
 
 
+def _lock_sql(*, claim: str = "") -> str:
+    """The request lock's statement (``%s``: the request's id and plan), after ``claim`` (an
+    ``INSERT … RETURNING``, run as a CTE: its first column says whether it returned a row)."""
+    quote = connection.ops.quote_name
+    head = f"WITH claim AS ({claim}) SELECT EXISTS (SELECT 1 FROM claim), " if claim else "SELECT "  # noqa: S608
+    return (
+        f"{head}{rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')} "
+        f"FROM {rows.table(SupportRequest)} r LEFT OUTER JOIN {rows.table(SlaPolicy)} p "
+        f"ON p.{quote('id')} = r.{quote('policy_id')} "
+        f"WHERE r.{quote('id')} = %s AND r.{quote('plan_id')} = %s FOR NO KEY UPDATE OF r"
+    )
+
+
+def _locked_from_row(request: SupportRequest, row) -> SupportRequest:
+    if row is None:
+        raise SupportRequest.DoesNotExist("SupportRequest matching query does not exist.")
+    split = rows.width(SupportRequest)
+    locked = rows.instance(SupportRequest, row[:split])
+    locked.policy = rows.instance(SlaPolicy, row[split:]) if locked.policy_id is not None else None
+    plan = request._state.fields_cache.get("plan")
+    if plan is not None and plan.pk == locked.plan_id:
+        locked.plan = plan
+    return locked
+
+
 def _lock(request: SupportRequest) -> SupportRequest:
     """The request re-read under a ``FOR NO KEY UPDATE`` lock, with its policy (and its plan, reused
     from ``request`` when loaded: a request never moves plans). Found by id within its plan:
@@ -249,22 +274,20 @@ def _lock(request: SupportRequest) -> SupportRequest:
     # Every event runs this: one plain statement (the ORM's select_related query costs more to build
     # than to run). The location is loaded only when asked for (policy lookups of requests without
     # a stored policy).
-    quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')} "  # noqa: S608
-        f"FROM {rows.table(SupportRequest)} r LEFT OUTER JOIN {rows.table(SlaPolicy)} p "
-        f"ON p.{quote('id')} = r.{quote('policy_id')} "
-        f"WHERE r.{quote('id')} = %s AND r.{quote('plan_id')} = %s FOR NO KEY UPDATE OF r"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(*rows.prepared("sp_request_lock", sql, [request.pk, request.plan_id]))
+        cursor.execute(*rows.prepared("sp_request_lock", _lock_sql(), [request.pk, request.plan_id]))
+        return _locked_from_row(request, cursor.fetchone())
+
+
+def _lock_claiming(
+    request: SupportRequest, claim_sql: str, claim_params: list
+) -> tuple[bool, SupportRequest]:
+    """``_lock`` (PostgreSQL) in the same statement as an idempotency claim (``claim_sql``, an
+    ``INSERT … RETURNING``): whether the claim returned a row, and the locked request."""
+    sql = _lock_sql(claim=claim_sql)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            *rows.prepared("sp_request_lock_claim", sql, [*claim_params, request.pk, request.plan_id])
+        )
         row = cursor.fetchone()
-    if row is None:
-        raise SupportRequest.DoesNotExist("SupportRequest matching query does not exist.")
-    split = rows.width(SupportRequest)
-    locked = rows.instance(SupportRequest, row[:split])
-    locked.policy = rows.instance(SlaPolicy, row[split:]) if locked.policy_id is not None else None
-    plan = request._state.fields_cache.get("plan")
-    if plan is not None and plan.pk == locked.plan_id:
-        locked.plan = plan
-    return locked
+    return (row is not None and row[0]), _locked_from_row(request, None if row is None else row[1:])

@@ -23,6 +23,7 @@ from operations.helpdesk.services._common import (
     _instant,
     _level,
     _lock,
+    _lock_claiming,
     _next_sequence,
     _owned,
     _party,
@@ -416,6 +417,19 @@ def event_record(
 def request_lock(*, request_id: int, plan: SupportPlan) -> SupportRequest:
     """The plan's request ``request_id``, locked for an event write in this transaction
     (``SupportRequest.DoesNotExist`` when the plan has no such request)."""
+    return _lock(_named(request_id, plan))
+
+
+def request_lock_claiming(
+    *, request_id: int, plan: SupportPlan, claim_sql: str, claim_params: list
+) -> tuple[bool, SupportRequest]:
+    """``request_lock`` in the statement of an idempotency claim (PostgreSQL: ``idempotent_write``'s
+    ``claim_with``): whether the claim returned a row, and the locked request."""
+    return _lock_claiming(_named(request_id, plan), claim_sql, claim_params)
+
+
+def _named(request_id: int, plan: SupportPlan) -> SupportRequest:
+    # Its other fields load on first access (deferred), never from stale defaults.
     stub = SupportRequest.from_db(connection.alias, ["id", "plan_id"], [request_id, plan.pk])
     stub.plan = plan
-    return _lock(stub)
+    return stub
