@@ -194,7 +194,8 @@ def request_upsert(
     if existing is None:
         try:
             with transaction.atomic():
-                return _request_create(plan=plan, parsed=parsed, user=user, key=key, now=now), True
+                request = _request_create(plan=plan, parsed=parsed, user=user, key=key, now=now)
+                return _known_relations(request, parsed), True
         except IntegrityError:
             # A concurrent upsert created it first: update that one.
             existing = (
@@ -204,7 +205,27 @@ def request_upsert(
             )
             if existing is None:
                 raise
-    return _request_update(request=existing, parsed=parsed, user=user, key=key, now=now), False
+    existing.plan = plan  # found in the plan: no query for it
+    request = _request_update(request=existing, parsed=parsed, user=user, key=key, now=now)
+    return _known_relations(request, parsed), False
+
+
+def _known_relations(request: SupportRequest, parsed: _Parsed) -> SupportRequest:
+    """Caches on ``request`` the priority, level and party the upsert looked up when the request now
+    points to them (the response names them): the recompute sets the ids from the event log."""
+    for name, candidate in (
+        ("priority", parsed.priority),
+        ("current_level", parsed.level),
+        ("current_party", parsed.party),
+    ):
+        field = SupportRequest._meta.get_field(name)
+        if (
+            candidate is not None
+            and not field.is_cached(request)
+            and getattr(request, field.attname) == candidate.pk
+        ):
+            field.set_cached_value(request, candidate)
+    return request
 
 
 def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest:
