@@ -501,6 +501,11 @@ class RequestDetailSerializer(RequestSerializer):
     def get_description(self, obj: SupportRequest) -> str:
         return selectors.request_visible_description(obj, self._viewer())
 
+    @extend_schema_field(ReferenceSerializer(many=True))
+    def get_references(self, obj: SupportRequest) -> list[dict]:
+        rows = getattr(obj, "reference_rows", None)
+        return rows if rows is not None else selectors.request_reference_rows(obj)
+
     def _clocks(self, obj: SupportRequest) -> list[SlaClock]:
         # The clocks and the trace's fallback calendar come from one read of the clocks.
         key = f"_clocks_{obj.pk}"

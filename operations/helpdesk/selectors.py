@@ -3,6 +3,7 @@ per-party/per-level totals, a clock's figures, and the description a viewer may 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from operations.engine import engine_for
 from operations.models import (
     RequestEvent,
     RequestEventKind,
+    RequestReference,
     ServiceCalendar,
     SlaClock,
     SupportRequest,
@@ -31,6 +33,7 @@ __all__ = [
     "clock_figures",
     "holder_totals",
     "request_clocks",
+    "request_reference_rows",
     "request_trace",
     "request_visible_description",
     "requests_for",
@@ -126,6 +129,74 @@ def _request_calendar(
     return None
 
 
+# Plain statements of the detail's reads, built once per process (PostgreSQL).
+@functools.cache
+def _clocks_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {rows.columns(SlaClock, 'c')}, {rows.columns(ServiceCalendar, 'k')}, "  # noqa: S608
+        f"{rows.columns(SupportLevel, 'l')} FROM {rows.table(SlaClock)} c "
+        f"INNER JOIN {rows.table(ServiceCalendar)} k ON k.{quote('id')} = c.{quote('calendar_id')} "
+        f"LEFT OUTER JOIN {rows.table(SupportLevel)} l ON l.{quote('id')} = c.{quote('level_id')} "
+        f"WHERE c.{quote('request_id')} = %s "
+        f"ORDER BY c.{quote('metric')}, l.{quote('number')}, c.{quote('cycle')}, c.{quote('id')}"
+    )
+
+
+@functools.cache
+def _events_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {rows.columns(RequestEvent, 'e')}, {rows.columns(SupportLevel, 'l')}, "  # noqa: S608
+        f"{rows.columns(Party, 'p')} FROM {rows.table(RequestEvent)} e "
+        f"LEFT OUTER JOIN {rows.table(SupportLevel)} l ON l.{quote('id')} = e.{quote('level_id')} "
+        f"LEFT OUTER JOIN {rows.table(Party)} p ON p.{quote('id')} = e.{quote('party_id')} "
+        f"WHERE e.{quote('request_id')} = %s "
+        f"ORDER BY e.{quote('occurred_at')}, e.{quote('sequence')}, e.{quote('id')}"
+    )
+
+
+@functools.cache
+def _party_calendars_sql() -> str:
+    quote = connection.ops.quote_name
+    through = ServiceCalendar.parties.through
+    calendar_column = quote(through._meta.get_field("servicecalendar").column)
+    party_column = quote(through._meta.get_field("party").column)
+    return (
+        f"SELECT {rows.columns(ServiceCalendar, 'k')}, t.{party_column} "  # noqa: S608
+        f"FROM {rows.table(ServiceCalendar)} k INNER JOIN {quote(through._meta.db_table)} t "
+        f"ON t.{calendar_column} = k.{quote('id')} WHERE t.{party_column} = ANY(%s) "
+        f"ORDER BY k.{quote('plan_id')}, k.{quote('name')}, k.{quote('id')}"
+    )
+
+
+@functools.cache
+def _references_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {quote('system')}, {quote('reference')}, {quote('party_id')} "  # noqa: S608
+        f"FROM {rows.table(RequestReference)} WHERE {quote('request_id')} = %s "
+        f"ORDER BY {quote('created_at')}, {quote('id')}"
+    )
+
+
+def request_reference_rows(request: SupportRequest) -> list[dict]:
+    """The request's references as the API lists them ({system, reference, party}), oldest first."""
+    if connection.vendor != "postgresql":
+        references = (
+            RequestReference.objects.filter(request_id=request.pk)
+            .order_by("created_at", "pk")
+            .values_list("system", "reference", "party_id")
+        )
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_references_sql(), [request.pk])
+            references = cursor.fetchall()
+    return [
+        {"system": system, "reference": reference, "party": party} for system, reference, party in references
+    ]
+
+
 def request_clocks(request: SupportRequest) -> list[SlaClock]:
     """The request's clocks as the detail lists them (metric, level number, cycle, id), each with its
     calendar and level loaded. Every upsert answers with them: one plain statement on PostgreSQL."""
@@ -135,15 +206,7 @@ def request_clocks(request: SupportRequest) -> list[SlaClock]:
                 "metric", "level__number", "cycle", "pk"
             )
         )
-    quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {rows.columns(SlaClock, 'c')}, {rows.columns(ServiceCalendar, 'k')}, "  # noqa: S608
-        f"{rows.columns(SupportLevel, 'l')} FROM {rows.table(SlaClock)} c "
-        f"INNER JOIN {rows.table(ServiceCalendar)} k ON k.{quote('id')} = c.{quote('calendar_id')} "
-        f"LEFT OUTER JOIN {rows.table(SupportLevel)} l ON l.{quote('id')} = c.{quote('level_id')} "
-        f"WHERE c.{quote('request_id')} = %s "
-        f"ORDER BY c.{quote('metric')}, l.{quote('number')}, c.{quote('cycle')}, c.{quote('id')}"
-    )
+    sql = _clocks_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [request.pk])
         fetched = cursor.fetchall()
@@ -165,15 +228,7 @@ def _trace_events(request: SupportRequest) -> list[RequestEvent]:
             .select_related("level", "party")
             .order_by("occurred_at", "sequence", "id")
         )
-    quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {rows.columns(RequestEvent, 'e')}, {rows.columns(SupportLevel, 'l')}, "  # noqa: S608
-        f"{rows.columns(Party, 'p')} FROM {rows.table(RequestEvent)} e "
-        f"LEFT OUTER JOIN {rows.table(SupportLevel)} l ON l.{quote('id')} = e.{quote('level_id')} "
-        f"LEFT OUTER JOIN {rows.table(Party)} p ON p.{quote('id')} = e.{quote('party_id')} "
-        f"WHERE e.{quote('request_id')} = %s "
-        f"ORDER BY e.{quote('occurred_at')}, e.{quote('sequence')}, e.{quote('id')}"
-    )
+    sql = _events_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [request.pk])
         fetched = cursor.fetchall()
@@ -197,16 +252,7 @@ def _party_calendars(party_ids: set[int]) -> dict[int, ServiceCalendar]:
             for party in calendar.parties.all():
                 party_calendars.setdefault(party.pk, calendar)
         return party_calendars
-    quote = connection.ops.quote_name
-    through = ServiceCalendar.parties.through
-    calendar_column = quote(through._meta.get_field("servicecalendar").column)
-    party_column = quote(through._meta.get_field("party").column)
-    sql = (
-        f"SELECT {rows.columns(ServiceCalendar, 'k')}, t.{party_column} "  # noqa: S608
-        f"FROM {rows.table(ServiceCalendar)} k INNER JOIN {quote(through._meta.db_table)} t "
-        f"ON t.{calendar_column} = k.{quote('id')} WHERE t.{party_column} = ANY(%s) "
-        f"ORDER BY k.{quote('plan_id')}, k.{quote('name')}, k.{quote('id')}"
-    )
+    sql = _party_calendars_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [sorted(party_ids)])
         fetched = cursor.fetchall()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,18 +169,14 @@ def _parse_request(plan: SupportPlan, data: dict, api_key: ApiKey | None, *, now
 _UNKNOWN = object()
 
 
-def _level_and_sole_party(plan: SupportPlan, value: Any) -> tuple[SupportLevel | None, Any]:
-    """``_level`` and ``_sole_party`` of it; on PostgreSQL in one plain statement (every upsert naming a
-    level without a party asks both). An unknown level raises ``_level``'s error."""
-    text = str(value).strip().upper().removeprefix("L")
-    if connection.vendor != "postgresql" or isinstance(value, SupportLevel) or not text.isdigit():
-        level = _level(plan, value)
-        return level, _sole_party(level)
+# Plain statements of the upsert's lookups, built once per process (PostgreSQL).
+@functools.cache
+def _level_sql() -> str:
     quote = connection.ops.quote_name
     through = SupportLevel.parties.through
     level_column = quote(through._meta.get_field("supportlevel").column)
     party_column = quote(through._meta.get_field("party").column)
-    sql = (
+    return (
         f"SELECT {rows.columns(SupportLevel, 'l')}, {rows.columns(Party, 'q')} "  # noqa: S608
         f"FROM {rows.table(SupportLevel)} l LEFT OUTER JOIN LATERAL ("
         f"SELECT {rows.columns(Party, 'p')} FROM {rows.table(Party)} p "
@@ -188,6 +185,37 @@ def _level_and_sole_party(plan: SupportPlan, value: Any) -> tuple[SupportLevel |
         f"WHERE l.{quote('plan_id')} = %s AND l.{quote('number')} = %s "
         f"ORDER BY l.{quote('plan_id')}, l.{quote('number')}, l.{quote('id')}"
     )
+
+
+@functools.cache
+def _matrix_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {rows.columns(Priority, 'p')} FROM {rows.table(PriorityMatrixCell)} c "  # noqa: S608
+        f"INNER JOIN {rows.table(Priority)} p ON p.{quote('id')} = c.{quote('priority_id')} "
+        f"WHERE c.{quote('plan_id')} = %s AND c.{quote('impact')} = %s AND c.{quote('urgency')} = %s"
+    )
+
+
+@functools.cache
+def _existing_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {rows.columns(SupportRequest, 't')} FROM {rows.table(SupportRequest)} t "  # noqa: S608
+        f"WHERE t.{quote('plan_id')} = %s AND t.{quote('source_system')} = %s "
+        f"AND t.{quote('source_id')} = %s LIMIT 1 FOR NO KEY UPDATE"
+    )
+
+
+def _level_and_sole_party(plan: SupportPlan, value: Any) -> tuple[SupportLevel | None, Any]:
+    """``_level`` and ``_sole_party`` of it; on PostgreSQL in one plain statement (every upsert naming a
+    level without a party asks both). An unknown level raises ``_level``'s error."""
+    text = str(value).strip().upper().removeprefix("L")
+    plain = connection.vendor == "postgresql" and not isinstance(value, SupportLevel)
+    if not (plain and text.isdigit() and len(text) < 10):  # else: the ORM's own handling of odd numbers
+        level = _level(plan, value)
+        return level, _sole_party(level)
+    sql = _level_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [plan.pk, int(text)])
         fetched = cursor.fetchall()
@@ -205,12 +233,7 @@ def _matrix_priority(plan: SupportPlan, impact: str, urgency: str) -> Priority |
         return priority_for(plan=plan, impact=impact, urgency=urgency)
     if impact not in Impact.values or urgency not in Urgency.values:
         return None
-    quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {rows.columns(Priority, 'p')} FROM {rows.table(PriorityMatrixCell)} c "  # noqa: S608
-        f"INNER JOIN {rows.table(Priority)} p ON p.{quote('id')} = c.{quote('priority_id')} "
-        f"WHERE c.{quote('plan_id')} = %s AND c.{quote('impact')} = %s AND c.{quote('urgency')} = %s"
-    )
+    sql = _matrix_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [plan.pk, impact, urgency])
         row = cursor.fetchone()
@@ -225,12 +248,7 @@ def _existing(plan: SupportPlan, source_system: str, source_id: str) -> SupportR
             .filter(plan=plan, source_system=source_system, source_id=source_id)
             .first()
         )
-    quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {rows.columns(SupportRequest, 't')} FROM {rows.table(SupportRequest)} t "  # noqa: S608
-        f"WHERE t.{quote('plan_id')} = %s AND t.{quote('source_system')} = %s "
-        f"AND t.{quote('source_id')} = %s LIMIT 1 FOR NO KEY UPDATE"
-    )
+    sql = _existing_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [plan.pk, source_system, source_id])
         row = cursor.fetchone()
