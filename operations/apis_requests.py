@@ -522,7 +522,12 @@ class RequestDetailSerializer(RequestSerializer):
         # The trace and the totals per holder come from one walk of the events.
         key = f"_trace_{obj.pk}"
         if key not in self.context:
-            self.context[key] = selectors.request_trace(obj, viewer=self._viewer(), clocks=self._clocks(obj))
+            self.context[key] = selectors.request_trace(
+                obj,
+                viewer=self._viewer(),
+                clocks=self._clocks(obj),
+                events=getattr(obj, "written_events", None),
+            )
         return self.context[key]
 
     @extend_schema_field(TraceEntrySerializer(many=True))
@@ -921,6 +926,12 @@ class SupportRequestViewSet(
             fresh.priority_code = fresh.priority.code if fresh.priority_id is not None else None
             fresh.level_number = fresh.current_level.number if fresh.current_level_id is not None else None
             fresh.party_name = fresh.current_party.name if fresh.current_party_id is not None else None
+            written = getattr(fresh, "written_references", None)
+            if written is not None:  # a new request: the service wrote all its references
+                fresh.reference_rows = [
+                    {"system": made.system, "reference": made.reference, "party": made.party_id}
+                    for made in written
+                ]
         else:
             fresh = self.get_queryset().get(pk=support_request.pk)
         return RequestDetailSerializer(fresh, context=self.get_serializer_context()).data

@@ -269,13 +269,18 @@ def request_trace(
     viewer: Any = None,
     now: datetime | None = None,
     clocks: list[SlaClock] | None = None,
+    events: list[RequestEvent] | None = None,
 ) -> list[TraceEntry]:
     """The request's hand-offs in order (creation first), each with the holder's level, party and
     reference and how long they held it in business time — on the party's own calendar when it has
     one, else the request's SLA calendar. A partner viewer does not see the entries' bodies.
-    ``clocks``: the request's ``request_clocks`` when the caller has them (not read again)."""
+    ``clocks``: the request's ``request_clocks``, ``events``: all its events with their level and
+    party, when the caller has them (not read again)."""
     now = now or timezone.now()
-    events = _trace_events(request)
+    if events is None:
+        events = _trace_events(request)
+    else:
+        events = sorted(events, key=lambda event: (event.occurred_at, event.sequence, event.pk))
     hide_bodies = viewer is not None and not is_api_key(viewer) and is_partner(viewer, request.plan)
     entries: list[TraceEntry] = []
     level: SupportLevel | None = None

@@ -24,7 +24,7 @@ from tests.operations.helpdesk_fixtures import make_partner_member, utc
 NOW = utc(2027, 7, 5, 10, 0)
 REQUESTS = reverse("supportrequest-list")
 #: Statements of an upsert by API key, outside the test's transaction: 26 and 25 before the fast path.
-CREATE_STATEMENTS = 21
+CREATE_STATEMENTS = 19
 UPDATE_STATEMENTS = 20
 
 pytestmark = pytest.mark.usefixtures("frozen")
@@ -115,6 +115,23 @@ def test_a_created_request_answers_as_the_scoped_re_read(api, integration, monke
     assert answered == reference_detail(answered["id"], ApiKeyPrincipal(integration), monkeypatch)
     assert answered["clocks"] and answered["trace"] and answered["priority"] and answered["party"]
     assert list(answered) == list(RequestDetailSerializer.Meta.fields)
+
+
+def test_a_created_request_with_several_references_answers_as_the_scoped_re_read(
+    api, integration, helpdesk, monkeypatch
+):
+    answered = upsert(
+        api,
+        level=3,
+        references=[
+            {"system": "servicenow", "reference": "INC0012345"},
+            {"system": "jira", "reference": "PRT-4411", "party": helpdesk.partner.pk},
+            {"system": " servicenow ", "reference": "INC0012345 "},
+        ],
+    )
+    assert [row["system"] for row in answered["references"]] == ["servicenow", "jira"]
+    assert answered == reference_detail(answered["id"], ApiKeyPrincipal(integration), monkeypatch)
+    assert answered["trace"][0]["party"] == helpdesk.partner.pk
 
 
 def test_an_updated_request_answers_as_the_scoped_re_read(api, integration, helpdesk, monkeypatch):
@@ -240,7 +257,8 @@ def test_errors_are_unchanged(api, body, fields):
 
 def test_an_upsert_costs_fewer_statements(needs_postgres, api):
     """After a first write (the key's last use, the calendars' engines are cached): the create needs
-    no savepoint of its own, the update reads the events once, the response reads four times."""
+    no savepoint of its own and its response reads the clocks and the party calendars only; the
+    update reads the events once for its write, the response reads four times."""
     upsert(api, source_id="INC0000009", references=[{"system": "servicenow", "reference": "INC0000009"}])
     with CaptureQueriesContext(connection) as created:
         upsert(api)

@@ -267,7 +267,9 @@ def request_upsert(
     scope_item, location (ids), reported_at (ISO 8601 with offset; default now), source_system,
     source_id, references ([{system, reference, party?}]), actor_name, and for an update occurred_at
     (when the helpdesk changed it; default now). Creating writes the "created" event; an update that
-    changes status, priority or holder writes the matching events. Returns (request, created).
+    changes status, priority or holder writes the matching events. Returns (request, created); a
+    created request carries its events and references as ``written_events`` and
+    ``written_references`` (oldest first): they are all it has.
     """
     now = timezone.now()
     if not isinstance(data, dict):
@@ -362,9 +364,15 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest 
         user=user,
     )
     _insert(created_event)
+    references = {}
     for system, reference, party in parsed.references or []:
-        reference_add(request=request, system=system, reference=reference, party=party)
-    return _recompute_locked(request, now=now, events=[_facts_of(created_event)], source_ids=set())
+        added = reference_add(request=request, system=system, reference=reference, party=party)
+        references.setdefault(added.pk, added)
+    request = _recompute_locked(request, now=now, events=[_facts_of(created_event)], source_ids=set())
+    # All the new request has was written here: its response reads none of it again.
+    request.written_events = [created_event]
+    request.written_references = sorted(references.values(), key=lambda made: (made.created_at, made.pk))
+    return request
 
 
 def _insert(obj) -> None:
