@@ -3,10 +3,12 @@ per-party/per-level totals, a clock's figures, and the description a viewer may 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -16,11 +18,13 @@ from operations.engine import engine_for
 from operations.models import (
     RequestEvent,
     RequestEventKind,
+    RequestReference,
     ServiceCalendar,
     SlaClock,
     SupportRequest,
 )
 from supportplan.access import is_api_key, is_partner
+from supportplan.lib import rows
 from supportplan.models import Membership, SupportPlan
 
 __all__ = [
@@ -28,6 +32,8 @@ __all__ = [
     "TraceEntry",
     "clock_figures",
     "holder_totals",
+    "request_clocks",
+    "request_reference_rows",
     "request_trace",
     "request_visible_description",
     "requests_for",
@@ -99,13 +105,21 @@ class TraceEntry:
         return timedelta(seconds=self.held_seconds)
 
 
-def _request_calendar(request: SupportRequest) -> ServiceCalendar | None:
-    clock = (
-        SlaClock.objects.filter(request=request, level__isnull=True, metric="resolution")
-        .select_related("calendar")
-        .order_by("-cycle")
-        .first()
-    )
+def _request_calendar(
+    request: SupportRequest, clocks: list[SlaClock] | None = None
+) -> ServiceCalendar | None:
+    """The calendar of the request's latest resolution clock not bound to a level, else its location's.
+    ``clocks``: the request's clocks with their calendars (``request_clocks``) when the caller has them."""
+    if clocks is None:
+        clock = (
+            SlaClock.objects.filter(request=request, level__isnull=True, metric="resolution")
+            .select_related("calendar")
+            .order_by("-cycle")
+            .first()
+        )
+    else:
+        candidates = [c for c in clocks if c.level_id is None and c.metric == "resolution"]
+        clock = max(candidates, key=lambda c: c.cycle, default=None)
     if clock is not None:
         return clock.calendar
     if request.location_id:
@@ -115,18 +129,158 @@ def _request_calendar(request: SupportRequest) -> ServiceCalendar | None:
     return None
 
 
+# Plain statements of the detail's reads, built once per process (PostgreSQL).
+@functools.cache
+def _clocks_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {rows.columns(SlaClock, 'c')}, {rows.columns(ServiceCalendar, 'k')}, "  # noqa: S608
+        f"{rows.columns(SupportLevel, 'l')} FROM {rows.table(SlaClock)} c "
+        f"INNER JOIN {rows.table(ServiceCalendar)} k ON k.{quote('id')} = c.{quote('calendar_id')} "
+        f"LEFT OUTER JOIN {rows.table(SupportLevel)} l ON l.{quote('id')} = c.{quote('level_id')} "
+        f"WHERE c.{quote('request_id')} = %s "
+        f"ORDER BY c.{quote('metric')}, l.{quote('number')}, c.{quote('cycle')}, c.{quote('id')}"
+    )
+
+
+@functools.cache
+def _events_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {rows.columns(RequestEvent, 'e')}, {rows.columns(SupportLevel, 'l')}, "  # noqa: S608
+        f"{rows.columns(Party, 'p')} FROM {rows.table(RequestEvent)} e "
+        f"LEFT OUTER JOIN {rows.table(SupportLevel)} l ON l.{quote('id')} = e.{quote('level_id')} "
+        f"LEFT OUTER JOIN {rows.table(Party)} p ON p.{quote('id')} = e.{quote('party_id')} "
+        f"WHERE e.{quote('request_id')} = %s "
+        f"ORDER BY e.{quote('occurred_at')}, e.{quote('sequence')}, e.{quote('id')}"
+    )
+
+
+@functools.cache
+def _party_calendars_sql() -> str:
+    quote = connection.ops.quote_name
+    through = ServiceCalendar.parties.through
+    calendar_column = quote(through._meta.get_field("servicecalendar").column)
+    party_column = quote(through._meta.get_field("party").column)
+    return (
+        f"SELECT {rows.columns(ServiceCalendar, 'k')}, t.{party_column} "  # noqa: S608
+        f"FROM {rows.table(ServiceCalendar)} k INNER JOIN {quote(through._meta.db_table)} t "
+        f"ON t.{calendar_column} = k.{quote('id')} WHERE t.{party_column} = ANY(%s) "
+        f"ORDER BY k.{quote('plan_id')}, k.{quote('name')}, k.{quote('id')}"
+    )
+
+
+@functools.cache
+def _references_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {quote('system')}, {quote('reference')}, {quote('party_id')} "  # noqa: S608
+        f"FROM {rows.table(RequestReference)} WHERE {quote('request_id')} = %s "
+        f"ORDER BY {quote('created_at')}, {quote('id')}"
+    )
+
+
+def request_reference_rows(request: SupportRequest) -> list[dict]:
+    """The request's references as the API lists them ({system, reference, party}), oldest first."""
+    if connection.vendor != "postgresql":
+        references = (
+            RequestReference.objects.filter(request_id=request.pk)
+            .order_by("created_at", "pk")
+            .values_list("system", "reference", "party_id")
+        )
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_references_sql(), [request.pk])
+            references = cursor.fetchall()
+    return [
+        {"system": system, "reference": reference, "party": party} for system, reference, party in references
+    ]
+
+
+def request_clocks(request: SupportRequest) -> list[SlaClock]:
+    """The request's clocks as the detail lists them (metric, level number, cycle, id), each with its
+    calendar and level loaded. Every upsert answers with them: one plain statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return list(
+            request.clocks.select_related("calendar", "level").order_by(
+                "metric", "level__number", "cycle", "pk"
+            )
+        )
+    sql = _clocks_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [request.pk])
+        fetched = cursor.fetchall()
+    first, second = rows.width(SlaClock), rows.width(SlaClock) + rows.width(ServiceCalendar)
+    clocks = []
+    for row in fetched:
+        clock = rows.instance(SlaClock, row[:first])
+        clock.calendar = rows.instance(ServiceCalendar, row[first:second])
+        clock.level = rows.instance(SupportLevel, row[second:]) if clock.level_id is not None else None
+        clocks.append(clock)
+    return clocks
+
+
+def _trace_events(request: SupportRequest) -> list[RequestEvent]:
+    """The request's events in timeline order with their level and party (plain SQL on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return list(
+            RequestEvent.objects.filter(request=request)
+            .select_related("level", "party")
+            .order_by("occurred_at", "sequence", "id")
+        )
+    sql = _events_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [request.pk])
+        fetched = cursor.fetchall()
+    first, second = rows.width(RequestEvent), rows.width(RequestEvent) + rows.width(SupportLevel)
+    events = []
+    for row in fetched:
+        event = rows.instance(RequestEvent, row[:first])
+        event.level = rows.instance(SupportLevel, row[first:second]) if event.level_id is not None else None
+        event.party = rows.instance(Party, row[second:]) if event.party_id is not None else None
+        events.append(event)
+    return events
+
+
+def _party_calendars(party_ids: set[int]) -> dict[int, ServiceCalendar]:
+    """party id → the first of its calendars in the calendars' order (plan, name)."""
+    party_calendars: dict[int, ServiceCalendar] = {}
+    if not party_ids:
+        return party_calendars
+    if connection.vendor != "postgresql":
+        for calendar in ServiceCalendar.objects.filter(parties__in=party_ids).prefetch_related("parties"):
+            for party in calendar.parties.all():
+                party_calendars.setdefault(party.pk, calendar)
+        return party_calendars
+    sql = _party_calendars_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(party_ids)])
+        fetched = cursor.fetchall()
+    calendars: dict[int, ServiceCalendar] = {}
+    for row in fetched:
+        calendar = rows.instance(ServiceCalendar, row[:-1])
+        party_calendars.setdefault(row[-1], calendars.setdefault(calendar.pk, calendar))
+    return party_calendars
+
+
 def request_trace(
-    request: SupportRequest, *, viewer: Any = None, now: datetime | None = None
+    request: SupportRequest,
+    *,
+    viewer: Any = None,
+    now: datetime | None = None,
+    clocks: list[SlaClock] | None = None,
+    events: list[RequestEvent] | None = None,
 ) -> list[TraceEntry]:
     """The request's hand-offs in order (creation first), each with the holder's level, party and
     reference and how long they held it in business time — on the party's own calendar when it has
-    one, else the request's SLA calendar. A partner viewer does not see the entries' bodies."""
+    one, else the request's SLA calendar. A partner viewer does not see the entries' bodies.
+    ``clocks``: the request's ``request_clocks``, ``events``: all its events with their level and
+    party, when the caller has them (not read again)."""
     now = now or timezone.now()
-    events = list(
-        RequestEvent.objects.filter(request=request)
-        .select_related("level", "party")
-        .order_by("occurred_at", "sequence", "id")
-    )
+    if events is None:
+        events = _trace_events(request)
+    else:
+        events = sorted(events, key=lambda event: (event.occurred_at, event.sequence, event.pk))
     hide_bodies = viewer is not None and not is_api_key(viewer) and is_partner(viewer, request.plan)
     entries: list[TraceEntry] = []
     level: SupportLevel | None = None
@@ -190,17 +344,15 @@ def request_trace(
         entries[-1].periods.append((open_since, None))
     for index, entry in enumerate(entries):
         entry.until = entries[index + 1].at if index + 1 < len(entries) else None
-    _measure(request, entries, now=now)
+    _measure(request, entries, now=now, clocks=clocks)
     return entries
 
 
-def _measure(request: SupportRequest, entries: list[TraceEntry], *, now: datetime) -> None:
-    fallback = _request_calendar(request)
-    party_ids = {entry.party.pk for entry in entries if entry.party is not None}
-    party_calendars: dict[int, ServiceCalendar] = {}
-    for calendar in ServiceCalendar.objects.filter(parties__in=party_ids).prefetch_related("parties"):
-        for party in calendar.parties.all():
-            party_calendars.setdefault(party.pk, calendar)
+def _measure(
+    request: SupportRequest, entries: list[TraceEntry], *, now: datetime, clocks: list[SlaClock] | None
+) -> None:
+    fallback = _request_calendar(request, clocks)
+    party_calendars = _party_calendars({entry.party.pk for entry in entries if entry.party is not None})
     for entry in entries:
         calendar = party_calendars.get(entry.party.pk) if entry.party is not None else None
         calendar = calendar or fallback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,18 +25,18 @@ from operations.helpdesk.services._common import (
     _level,
     _lock,
     _lock_claiming,
-    _next_sequence,
     _owned,
     _party,
     _priority,
     _sole_party,
     _status,
 )
-from operations.helpdesk.services.clocks import _facts_of, _recompute_locked, _request_facts
+from operations.helpdesk.services.clocks import _event_rows, _facts_of, _recompute_locked, _request_facts
 from operations.helpdesk.services.references import reference_add
 from operations.models import (
     Impact,
     Priority,
+    PriorityMatrixCell,
     RequestEvent,
     RequestEventKind,
     RequestType,
@@ -112,8 +113,14 @@ def _parse_request(plan: SupportPlan, data: dict, api_key: ApiKey | None, *, now
         parsed.priority = attempt("priority", lambda: _priority(plan, data["priority"]))
     if data.get("status") not in (None, ""):
         parsed.status = attempt("status", lambda: _status(plan, api_key, data["status"]))
+    sole_party = _UNKNOWN
     if data.get("level") not in (None, ""):
-        parsed.level = attempt("level", lambda: _level(plan, data["level"]))
+        if data.get("party") in (None, ""):
+            found = attempt("level", lambda: _level_and_sole_party(plan, data["level"]))
+            if found is not None:
+                parsed.level, sole_party = found
+        else:
+            parsed.level = attempt("level", lambda: _level(plan, data["level"]))
     if data.get("party") not in (None, ""):
         parsed.party = attempt("party", lambda: _party(plan, data["party"]))
     if data.get("scope_item") not in (None, ""):
@@ -150,15 +157,103 @@ def _parse_request(plan: SupportPlan, data: dict, api_key: ApiKey | None, *, now
                     (str(item.get("system") or ""), str(item.get("reference") or ""), party)
                 )
     if "impact" in parsed.fields and "urgency" in parsed.fields and parsed.priority is None and not errors:
-        parsed.priority = priority_for(
-            plan=plan, impact=parsed.fields["impact"], urgency=parsed.fields["urgency"]
-        )
+        parsed.priority = _matrix_priority(plan, parsed.fields["impact"], parsed.fields["urgency"])
         if parsed.priority is None:
             errors["urgency"] = "The plan's priority matrix has no priority for this impact and urgency."
     if parsed.level is not None and parsed.party is None:
-        parsed.party = _sole_party(parsed.level)
+        parsed.party = _sole_party(parsed.level) if sole_party is _UNKNOWN else sole_party
     _errors_raise(errors)
     return parsed
+
+
+#: Not looked up (yet): the level's sole party comes with the level when no party is named.
+_UNKNOWN = object()
+
+
+# Plain statements of the upsert's lookups, built once per process (PostgreSQL).
+@functools.cache
+def _level_sql() -> str:
+    quote = connection.ops.quote_name
+    through = SupportLevel.parties.through
+    level_column = quote(through._meta.get_field("supportlevel").column)
+    party_column = quote(through._meta.get_field("party").column)
+    return (
+        f"SELECT {rows.columns(SupportLevel, 'l')}, {rows.columns(Party, 'q')} "  # noqa: S608
+        f"FROM {rows.table(SupportLevel)} l LEFT OUTER JOIN LATERAL ("
+        f"SELECT {rows.columns(Party, 'p')} FROM {rows.table(Party)} p "
+        f"INNER JOIN {quote(through._meta.db_table)} t ON t.{party_column} = p.{quote('id')} "
+        f"WHERE t.{level_column} = l.{quote('id')} LIMIT 2) q ON TRUE "
+        f"WHERE l.{quote('plan_id')} = %s AND l.{quote('number')} = %s "
+        f"ORDER BY l.{quote('plan_id')}, l.{quote('number')}, l.{quote('id')}"
+    )
+
+
+@functools.cache
+def _matrix_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {rows.columns(Priority, 'p')} FROM {rows.table(PriorityMatrixCell)} c "  # noqa: S608
+        f"INNER JOIN {rows.table(Priority)} p ON p.{quote('id')} = c.{quote('priority_id')} "
+        f"WHERE c.{quote('plan_id')} = %s AND c.{quote('impact')} = %s AND c.{quote('urgency')} = %s"
+    )
+
+
+@functools.cache
+def _existing_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {rows.columns(SupportRequest, 't')} FROM {rows.table(SupportRequest)} t "  # noqa: S608
+        f"WHERE t.{quote('plan_id')} = %s AND t.{quote('source_system')} = %s "
+        f"AND t.{quote('source_id')} = %s LIMIT 1 FOR NO KEY UPDATE"
+    )
+
+
+def _level_and_sole_party(plan: SupportPlan, value: Any) -> tuple[SupportLevel | None, Any]:
+    """``_level`` and ``_sole_party`` of it; on PostgreSQL in one plain statement (every upsert naming a
+    level without a party asks both). An unknown level raises ``_level``'s error."""
+    text = str(value).strip().upper().removeprefix("L")
+    plain = connection.vendor == "postgresql" and not isinstance(value, SupportLevel)
+    if not (plain and text.isdigit() and len(text) < 10):  # else: the ORM's own handling of odd numbers
+        level = _level(plan, value)
+        return level, _sole_party(level)
+    sql = _level_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [plan.pk, int(text)])
+        fetched = cursor.fetchall()
+    if not fetched:
+        return _level(plan, value), None  # raises the error naming the plan's levels
+    split = rows.width(SupportLevel)
+    level = rows.instance(SupportLevel, fetched[0][:split])
+    parties = [row[split:] for row in fetched if row[0] == level.pk and row[split] is not None]
+    return level, rows.instance(Party, parties[0]) if len(parties) == 1 else None
+
+
+def _matrix_priority(plan: SupportPlan, impact: str, urgency: str) -> Priority | None:
+    """``priority_for``; on PostgreSQL one plain statement."""
+    if connection.vendor != "postgresql":
+        return priority_for(plan=plan, impact=impact, urgency=urgency)
+    if impact not in Impact.values or urgency not in Urgency.values:
+        return None
+    sql = _matrix_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [plan.pk, impact, urgency])
+        row = cursor.fetchone()
+    return rows.instance(Priority, row) if row is not None else None
+
+
+def _existing(plan: SupportPlan, source_system: str, source_id: str) -> SupportRequest | None:
+    """The plan's request with this source key, locked ``FOR NO KEY UPDATE`` (plain SQL on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return (
+            SupportRequest.objects.select_for_update(no_key=True)
+            .filter(plan=plan, source_system=source_system, source_id=source_id)
+            .first()
+        )
+    sql = _existing_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [plan.pk, source_system, source_id])
+        row = cursor.fetchone()
+    return rows.instance(SupportRequest, row) if row is not None else None
 
 
 @atomic_service
@@ -173,7 +268,9 @@ def request_upsert(
     scope_item, location (ids), reported_at (ISO 8601 with offset; default now), source_system,
     source_id, references ([{system, reference, party?}]), actor_name, and for an update occurred_at
     (when the helpdesk changed it; default now). Creating writes the "created" event; an update that
-    changes status, priority or holder writes the matching events. Returns (request, created).
+    changes status, priority or holder writes the matching events. Returns (request, created); a
+    created request carries its events and references as ``written_events`` and
+    ``written_references`` (oldest first): they are all it has.
     """
     now = timezone.now()
     if not isinstance(data, dict):
@@ -187,28 +284,51 @@ def request_upsert(
         )
     existing = None
     if fields.get("source_id"):
-        existing = (
-            SupportRequest.objects.select_for_update(no_key=True)
-            .filter(plan=plan, source_system=fields["source_system"], source_id=fields["source_id"])
-            .first()
-        )
-    if existing is None:
+        existing = _existing(plan, fields["source_system"], fields["source_id"])
+    if existing is None and connection.vendor == "postgresql":
+        # The request's INSERT skips a row a concurrent upsert stored first (ON CONFLICT DO NOTHING):
+        # no savepoint around the create; an error after it rolls the caller's transaction back.
+        request = _request_create(plan=plan, parsed=parsed, user=user, key=key, now=now)
+        if request is not None:
+            return _known_relations(request, parsed), True
+        existing = _existing(plan, fields.get("source_system", ""), fields.get("source_id", ""))
+        if existing is None:
+            raise IntegrityError("The request could not be stored (a unique constraint).")
+    elif existing is None:
         try:
             with transaction.atomic():
-                return _request_create(plan=plan, parsed=parsed, user=user, key=key, now=now), True
+                request = _request_create(plan=plan, parsed=parsed, user=user, key=key, now=now)
+                return _known_relations(request, parsed), True
         except IntegrityError:
             # A concurrent upsert created it first: update that one.
-            existing = (
-                SupportRequest.objects.select_for_update(no_key=True)
-                .filter(plan=plan, source_system=fields["source_system"], source_id=fields["source_id"])
-                .first()
-            )
+            existing = _existing(plan, fields["source_system"], fields["source_id"])
             if existing is None:
                 raise
-    return _request_update(request=existing, parsed=parsed, user=user, key=key, now=now), False
+    existing.plan = plan  # found in the plan: no query for it
+    request = _request_update(request=existing, parsed=parsed, user=user, key=key, now=now)
+    return _known_relations(request, parsed), False
 
 
-def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest:
+def _known_relations(request: SupportRequest, parsed: _Parsed) -> SupportRequest:
+    """Caches on ``request`` the priority, level and party the upsert looked up when the request now
+    points to them (the response names them): the recompute sets the ids from the event log."""
+    for name, candidate in (
+        ("priority", parsed.priority),
+        ("current_level", parsed.level),
+        ("current_party", parsed.party),
+    ):
+        field = SupportRequest._meta.get_field(name)
+        if (
+            candidate is not None
+            and not field.is_cached(request)
+            and getattr(request, field.attname) == candidate.pk
+        ):
+            field.set_cached_value(request, candidate)
+    return request
+
+
+def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest | None:
+    """The new request (None on PostgreSQL when a concurrent upsert stored its source key first)."""
     fields = parsed.fields
     if not fields.get("title"):
         raise ValidationError({"title": "Give the request a title."})
@@ -221,7 +341,11 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest:
     request.status, request.priority = status, parsed.priority
     request.current_level, request.current_party = parsed.level, parsed.party
     request.full_clean(exclude=_RESOLVED_RELATIONS, validate_constraints=False)
-    _insert(request)
+    if connection.vendor == "postgresql":
+        if not rows.insert([request], on_conflict_do_nothing=True):
+            return None  # a concurrent upsert stored this source key first
+    else:
+        request.save()
     created_event = RequestEvent(
         plan=plan,
         request=request,
@@ -241,9 +365,15 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest:
         user=user,
     )
     _insert(created_event)
+    references = {}
     for system, reference, party in parsed.references or []:
-        reference_add(request=request, system=system, reference=reference, party=party)
-    return _recompute_locked(request, now=now, events=[_facts_of(created_event)], source_ids=set())
+        added = reference_add(request=request, system=system, reference=reference, party=party)
+        references.setdefault(added.pk, added)
+    request = _recompute_locked(request, now=now, events=[_facts_of(created_event)], source_ids=set())
+    # All the new request has was written here: its response reads none of it again.
+    request.written_events = [created_event]
+    request.written_references = sorted(references.values(), key=lambda made: (made.created_at, made.pk))
+    return request
 
 
 def _insert(obj) -> None:
@@ -260,7 +390,8 @@ def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now)
     if "title" in fields and not fields["title"]:
         raise ValidationError({"title": "Give the request a title."})
     at = parsed.occurred_at or now
-    sequence = _next_sequence(request)
+    facts, source_ids = _event_rows(request)  # the recompute replays them: read once
+    sequence = max((fact.sequence for fact in facts), default=0) + 1
     common = {"plan_id": request.plan_id, "request": request, "occurred_at": at, "api_key": key, "user": user}
     common["actor_name"] = fields.pop("actor_name", "")
     new_events = []
@@ -295,14 +426,27 @@ def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now)
     for name, value in fields.items():
         setattr(request, name, value)
     request.full_clean(exclude=_RESOLVED_RELATIONS, validate_constraints=False)
-    if fields:
+    if fields and connection.vendor == "postgresql":
+        request.updated_at = timezone.now()  # as save() sets it (the recompute sets it again)
+        columns = {name: getattr(request, SupportRequest._meta.get_field(name).attname) for name in fields}
+        rows.update(
+            SupportRequest,
+            {**columns, "updated_at": request.updated_at},
+            f"{connection.ops.quote_name('id')} = %s",
+            [request.pk],
+        )
+    elif fields:
         request.save(update_fields=[*fields, "updated_at"])
     for offset, event in enumerate(new_events):
         event.sequence = sequence + offset
-    RequestEvent.objects.bulk_create(new_events)
+    if connection.vendor == "postgresql":
+        rows.insert(new_events)
+    else:
+        RequestEvent.objects.bulk_create(new_events)
+    facts.extend(_facts_of(event) for event in new_events)
     for system, reference, party in parsed.references or []:
         reference_add(request=request, system=system, reference=reference, party=party)
-    return _recompute_locked(request, now=now)
+    return _recompute_locked(request, now=now, events=facts, source_ids=source_ids)
 
 
 # --- Events --------------------------------------------------------------------------------------
