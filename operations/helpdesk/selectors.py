@@ -16,6 +16,7 @@ from models_catalog.models import Party, SupportLevel
 from operations.business_time import BusinessCalendar
 from operations.engine import engine_for
 from operations.models import (
+    ClockState,
     RequestEvent,
     RequestEventKind,
     RequestReference,
@@ -108,18 +109,22 @@ class TraceEntry:
 def _request_calendar(
     request: SupportRequest, clocks: list[SlaClock] | None = None
 ) -> ServiceCalendar | None:
-    """The calendar of the request's latest resolution clock not bound to a level, else its location's.
+    """The calendar of the request's latest resolution clock not bound to a level (of its clocks of
+    the latest cycle: the one in force, not cancelled, else the last started), else its location's.
     ``clocks``: the request's clocks with their calendars (``request_clocks``) when the caller has them."""
     if clocks is None:
-        clock = (
-            SlaClock.objects.filter(request=request, level__isnull=True, metric="resolution")
-            .select_related("calendar")
-            .order_by("-cycle")
-            .first()
+        clocks = list(
+            SlaClock.objects.filter(request=request, level__isnull=True, metric="resolution").select_related(
+                "calendar"
+            )
         )
-    else:
-        candidates = [c for c in clocks if c.level_id is None and c.metric == "resolution"]
-        clock = max(candidates, key=lambda c: c.cycle, default=None)
+    candidates = [c for c in clocks if c.level_id is None and c.metric == "resolution"]
+    # A priority change cancels the old target's clock and starts the new one's in the same cycle.
+    clock = max(
+        candidates,
+        key=lambda c: (c.cycle, c.state != ClockState.CANCELLED, c.started_at, c.pk),
+        default=None,
+    )
     if clock is not None:
         return clock.calendar
     if request.location_id:
