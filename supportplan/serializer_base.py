@@ -1,4 +1,4 @@
-"""A serializer base whose instances copy their declared fields cheaply.
+"""Serializer bases whose instances get their fields cheaply.
 
 DRF gives every serializer instance its own copy of the declared fields with
 ``copy.deepcopy(self._declared_fields)``: each field is built again from the arguments it was
@@ -79,3 +79,24 @@ class FastCopySerializer(serializers.Serializer):
 
     def get_fields(self):
         return fields_copy(self._declared_fields)
+
+
+class FastCopyModelSerializer(serializers.ModelSerializer):
+    """``serializers.ModelSerializer`` that works out its fields from the model once per class.
+
+    DRF's ``ModelSerializer.get_fields`` inspects the model and builds every field again for each
+    instance (~0.7 ms for a 15-field serializer, more than most responses' own rendering). Here the
+    first instance of a class builds them as DRF does and keeps them as a prototype that is never
+    bound or handed out; every instance gets ``fields_copy`` of it: fields built the same way, its
+    own objects. Only for serializers whose fields do not depend on the instance, the context or the
+    request (no ``get_fields``/``build_field``/``get_extra_kwargs`` override reading them): such a
+    serializer must stay on ``serializers.ModelSerializer``.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        prototype = cls.__dict__.get("_fields_prototype")
+        if prototype is None:
+            prototype = super().get_fields()
+            cls._fields_prototype = prototype
+        return fields_copy(prototype)

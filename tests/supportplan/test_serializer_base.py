@@ -80,3 +80,49 @@ def test_mutable_arguments_are_copied_not_shared():
 def test_immutable_arguments_are_shared_as_deepcopy_does(value):
     field = serializers.Field(default=value)
     assert field_copy(field).default is copy.deepcopy(field).default
+
+
+def fields_summary(fields):
+    return [(name, type(field), repr(field)) for name, field in fields.items()]
+
+
+def test_every_project_model_serializer_gets_the_same_fields_from_its_prototype(db):
+    from supportplan.serializer_base import FastCopyModelSerializer
+
+    classes = [
+        cls
+        for cls in all_serializer_classes()
+        if issubclass(cls, serializers.ModelSerializer) and hasattr(getattr(cls, "Meta", None), "model")
+    ]
+    assert len(classes) > 20
+    for cls in classes:
+        fast = type(f"Fast{cls.__name__}", (FastCopyModelSerializer, cls), {"__module__": cls.__module__})
+        expected = fields_summary(cls().get_fields())
+        first, second = fast().get_fields(), fast().get_fields()
+        assert fields_summary(first) == expected, cls
+        assert fields_summary(second) == expected, cls
+        assert all(first[name] is not second[name] for name in first), cls
+        assert fast.__dict__["_fields_prototype"] is not first
+
+
+def test_a_model_serializer_prototype_is_per_class_and_never_bound(db):
+    from supportplan.models import Location
+    from supportplan.serializer_base import FastCopyModelSerializer
+
+    class Short(FastCopyModelSerializer):
+        class Meta:
+            model = Location
+            fields = ["id", "name"]
+
+    class Longer(Short):
+        class Meta:
+            model = Location
+            fields = ["id", "name", "plan"]
+
+    assert list(Short().fields) == ["id", "name"]
+    assert list(Longer().fields) == ["id", "name", "plan"]
+    assert list(Short().fields) == ["id", "name"]
+    assert all(field.parent is None for field in Short._fields_prototype.values())
+    one, two = Longer(), Longer()
+    one.fields["name"].required = False
+    assert two.fields["name"].required is True
