@@ -5,6 +5,7 @@ Kept apart from the view bases: DRF imports these while ``rest_framework.views``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -26,9 +27,19 @@ class StandardPagination(pagination.PageNumberPagination):
 
 
 class PrincipalRateThrottle(throttling.SimpleRateThrottle):
-    """One bucket per API key, per user, or per client address for anonymous requests."""
+    """One budget per API key, per user, or per client address for anonymous requests.
+
+    The budget is the "principal" rate (``API_THROTTLE_RATE``, N per period) over a sliding period,
+    estimated from two counters: the requests of this fixed period (aligned to the clock) and of the
+    one before, the latter weighted by the share of it the sliding period still covers. Each request
+    costs one ``incr`` and one ``get`` of small integers, whatever the rate: DRF's sliding log (a
+    list of every timestamp) was read and written whole on every request. Refused requests do not
+    count. A refusal's wait (``Retry-After``) is when the estimate next lets a request through.
+    """
 
     scope = "principal"
+    # Not DRF's key: those hold the old timestamp lists, which a counter must not meet (Redis incr).
+    cache_format = "throttle-count_%(scope)s_%(ident)s"
 
     def get_cache_key(self, request, view) -> str:
         user = request.user
@@ -39,6 +50,54 @@ class PrincipalRateThrottle(throttling.SimpleRateThrottle):
         else:
             ident = f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        period = int(self.now // self.duration)
+        self.period_start = period * self.duration
+        counter = f"{self.key}:{period}"
+        self.current = self._increment(counter)
+        self.previous = self.cache.get(f"{self.key}:{period - 1}", 0)
+        if self._estimate(self.current, self.now) <= self.num_requests:
+            return True
+        # Refused: not counted, so a client retrying too early does not push its next turn back.
+        with contextlib.suppress(ValueError):  # gone (evicted): nothing to take back
+            self.cache.decr(counter)
+        self.current -= 1
+        return self.throttle_failure()
+
+    def _estimate(self, current: int, at: float) -> float:
+        covered = 1 - (at - self.period_start) / self.duration
+        return self.previous * max(covered, 0) + current
+
+    def _increment(self, counter: str) -> int:
+        try:
+            return self.cache.incr(counter)
+        except ValueError:
+            # The period's first request. The counter is still read through the next period.
+            if self.cache.add(counter, 1, self.duration * 2):
+                return 1
+            return self.cache.incr(counter)  # another request opened it meanwhile
+
+    def wait(self) -> float:
+        """Seconds until a request would be let through, if no other request comes meanwhile."""
+        limit, duration = self.num_requests, self.duration
+        if limit <= 0:
+            return duration
+        if self.current + 1 <= limit:
+            # Later in this period, when less of the previous one is covered (previous > 0 here).
+            share = 1 - (limit - self.current - 1) / self.previous
+            ready = self.period_start + duration * share
+        else:
+            # In the next period, once enough of this one's requests are no longer covered.
+            share = 1 - (limit - 1) / self.current if self.current else 0.0
+            ready = self.period_start + duration * (1 + max(share, 0.0))
+        return max(ready - self.now, 0.001)
 
 
 def _field_messages(detail: Any) -> dict[str, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -177,20 +178,26 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
-def _active_key(prefix: str) -> ApiKey | None:
-    """The active key with ``prefix``, its plan loaded. Every API request runs this: on PostgreSQL
-    one plain statement (``supportplan.lib.rows``), cheaper than building the ORM's query."""
-    if connection.vendor != "postgresql":
-        return ApiKey.objects.active().select_related("plan").filter(prefix=prefix).first()
+@functools.cache
+def _active_key_sql() -> str:
+    """The statement of ``_active_key`` on PostgreSQL: built once (the select lists are fixed)."""
     quote = connection.ops.quote_name
-    sql = (
+    return (
         f"SELECT {rows.columns(ApiKey, 'k')}, {rows.columns(SupportPlan, 'p')} "  # noqa: S608
         f"FROM {rows.table(ApiKey)} k INNER JOIN {rows.table(SupportPlan)} p ON p.{quote('id')} = "
         f"k.{quote('plan_id')} WHERE k.{quote('prefix')} = %s AND k.{quote('revoked_at')} IS NULL "
         f"ORDER BY k.{quote('id')} LIMIT 1"
     )
+
+
+def _active_key(prefix: str) -> ApiKey | None:
+    """The active key with ``prefix``, its plan loaded. Every API request runs this: on PostgreSQL
+    one plain statement (``supportplan.lib.rows``), cheaper than building the ORM's query."""
+    if connection.vendor != "postgresql":
+        return ApiKey.objects.active().select_related("plan").filter(prefix=prefix).first()
     with connection.cursor() as cursor:
-        cursor.execute(*rows.prepared("sp_api_key", sql, [prefix]))  # planned once per connection
+        # Built once per process, planned once per connection.
+        cursor.execute(*rows.prepared("sp_api_key", _active_key_sql(), [prefix]))
         row = cursor.fetchone()
     if row is None:
         return None

@@ -19,6 +19,7 @@ from scope import apis as scope_apis
 from scope import apis_charter as charter_apis
 from scope import apis_readiness as readiness_apis
 from supportplan import apis, views
+from supportplan.urlindex import indexed_include
 
 router = DefaultRouter()
 router.register("plans", apis.PlanViewSet, basename="plan-api")
@@ -76,7 +77,8 @@ urlpatterns = [
     path("plans/new/", views.PlanCreateView.as_view(), name="plan-create"),
     path("plans/<slug:plan_slug>/", include(plan_patterns)),
     path("api/v1/staffing/calculate/", StaffingCalculateView.as_view(), name="staffing-calculate"),
-    path("api/v1/", include(router.urls)),
+    # The router's patterns narrowed by first segment per request (same patterns, order and names).
+    indexed_include("api/v1/", router.urls),
     # Calendar subscriptions authenticate with the secret token in the URL (Outlook, Google).
     path("feeds/", include("operations.urls_feeds")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
