@@ -61,6 +61,7 @@ from operations.statuses import RequestStatus
 from supportplan.access import is_api_key
 from supportplan.api import ScopedAPIMixin, ScopedModelViewSet, ScopedReadOnlyViewSet, validated_without_plan
 from supportplan.models import ApiKey, SupportPlan
+from supportplan.serializer_base import FastCopySerializer
 from supportplan.serializers import VisiblePlanField, VisibleRelatedField
 
 #: Ingestion bodies are small; anything bigger is a mistake or an attack (413 before parsing).
@@ -189,7 +190,7 @@ class ReferenceInputSerializer(serializers.Serializer):
 
 
 # --- Writes: the upsert and an event --------------------------------------------------------
-class RequestUpsertSerializer(serializers.Serializer):
+class RequestUpsertSerializer(FastCopySerializer):
     """What a helpdesk sends to create or update a request. Omitted fields are left as they are."""
 
     plan = VisiblePlanField(

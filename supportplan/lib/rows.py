@@ -276,7 +276,10 @@ def prepared(name: str, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[
     raw = connection.connection
     names = _prepared.get(raw)
     if names is None:
-        names = _prepared[raw] = set()
+        # A connection seen for the first time: what its session has prepared already.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_prepared_statements")
+            names = _prepared[raw] = {name for (name,) in cursor.fetchall()}
     count = sql.count("%s")
     if name not in names:
         numbered = sql
