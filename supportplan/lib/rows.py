@@ -54,6 +54,7 @@ def _shape(model: type[Model]) -> _Shape:
     )
 
 
+@functools.cache
 def columns(model: type[Model], alias: str) -> str:
     """The select list of every concrete column of ``model`` (in ``_meta`` order) under ``alias``."""
     quote = connection.ops.quote_name

@@ -3,6 +3,7 @@ models (field errors as ``ValidationError({field: message})``), and the request 
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -236,6 +237,7 @@ def _next_sequence(request: SupportRequest) -> int:
     return (RequestEvent.objects.filter(request=request).aggregate(top=Max("sequence"))["top"] or 0) + 1
 
 
+@functools.cache
 def _lock_sql(*, claim: str = "") -> str:
     """The request lock's statement (``%s``: the request's id and plan), after ``claim`` (an
     ``INSERT … RETURNING``, run as a CTE: its first column says whether it returned a row)."""
