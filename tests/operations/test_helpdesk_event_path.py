@@ -135,3 +135,22 @@ def test_the_request_lock_finds_a_request_within_its_plan_only(worked_request, o
 
 def _values(instance, model) -> dict:
     return {field.attname: getattr(instance, field.attname) for field in model._meta.concrete_fields}
+
+
+def test_the_party_a_reference_system_names_is_found_as_the_orm_finds_it(needs_postgres, worked_request):
+    from django.db.models import Q
+
+    from models_catalog.models import Party
+    from operations.helpdesk.services.references import _reference_party
+
+    plan = worked_request.plan
+    names = {value for party in Party.objects.filter(plan=plan) for value in (party.name, party.kind)}
+    for system in [*names, "PARTNER", "Microsoft", "servicenow", "nobody", ""]:
+        matches = list(
+            Party.objects.filter(plan=plan).filter(
+                Q(name__iexact=system) | Q(kind__iexact=system) | Q(helpdesk_system__iexact=system)
+            )[:2]
+        )
+        expected = matches[0] if len(matches) == 1 else None
+        found = _reference_party(plan, system)
+        assert (found.pk if found else None) == (expected.pk if expected else None), system
