@@ -17,7 +17,6 @@ held, with the anonymised description when their party may see anonymised data o
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 
 import django_filters
@@ -245,7 +244,7 @@ class RequestUpsertSerializer(FastCopySerializer):
     references = ReferenceInputSerializer(many=True, required=False, max_length=20)
 
 
-class EventInputSerializer(serializers.Serializer):
+class EventInputSerializer(FastCopySerializer):
     """What a helpdesk sends for one event (every event write builds one)."""
 
     kind = serializers.ChoiceField(choices=INCOMING_KINDS)
@@ -272,12 +271,6 @@ class EventInputSerializer(serializers.Serializer):
     )
     body = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     actor_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # DRF deep-copies the declared fields for every instance (rebuilding each field from its
-        # arguments): a shallow copy is enough for these flat fields, which binding only annotates
-        # (name, parent, source), and their validators and choices are only read.
-        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
 
 UPSERT_EXAMPLE = OpenApiExample(
@@ -353,9 +346,7 @@ class RequestSerializer(serializers.ModelSerializer):
     @extend_schema_field(ReferenceSerializer(many=True))
     def get_references(self, obj: SupportRequest) -> list[dict]:
         rows = getattr(obj, "reference_rows", None)
-        if rows is None:
-            rows = reference_rows([obj.pk]).get(obj.pk, [])
-        return rows
+        return rows if rows is not None else selectors.reference_rows([obj.pk]).get(obj.pk, [])
 
     class Meta:
         model = SupportRequest
@@ -512,11 +503,6 @@ class RequestDetailSerializer(RequestSerializer):
 
     def get_description(self, obj: SupportRequest) -> str:
         return selectors.request_visible_description(obj, self._viewer())
-
-    @extend_schema_field(ReferenceSerializer(many=True))
-    def get_references(self, obj: SupportRequest) -> list[dict]:
-        rows = getattr(obj, "reference_rows", None)
-        return rows if rows is not None else selectors.request_reference_rows(obj)
 
     def _clocks(self, obj: SupportRequest) -> list[SlaClock]:
         # The clocks and the trace's fallback calendar come from one read of the clocks.
@@ -796,19 +782,6 @@ class RequestCursorPagination(pagination.CursorPagination):
     max_page_size = 500
 
 
-def reference_rows(request_ids: list[int]) -> dict[int, list[dict]]:
-    """request id → its references as dicts, oldest first, in one query."""
-    rows: dict[int, list[dict]] = {}
-    references = (
-        RequestReference.objects.filter(request_id__in=request_ids)
-        .order_by("created_at", "pk")
-        .values_list("request_id", "system", "reference", "party_id")
-    )
-    for request_id, system, reference, party_id in references:
-        rows.setdefault(request_id, []).append({"system": system, "reference": reference, "party": party_id})
-    return rows
-
-
 # --- The requests viewset -------------------------------------------------------------------
 def _api_key(principal) -> ApiKey | None:
     return principal.api_key if is_api_key(principal) else None
@@ -898,7 +871,7 @@ class SupportRequestViewSet(
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        rows = reference_rows([support_request.pk for support_request in page])
+        rows = selectors.reference_rows([support_request.pk for support_request in page])
         for support_request in page:
             support_request.reference_rows = rows.get(support_request.pk, [])
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -201,10 +201,7 @@ def _active_key(prefix: str) -> ApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    split = rows.width(ApiKey)
-    api_key = rows.instance(ApiKey, row[:split])
-    api_key.plan = rows.instance(SupportPlan, row[split:])
-    return api_key
+    return rows.instance_with(ApiKey, row, [("plan", SupportPlan)])
 
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:

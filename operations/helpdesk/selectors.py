@@ -33,8 +33,8 @@ __all__ = [
     "TraceEntry",
     "clock_figures",
     "holder_totals",
+    "reference_rows",
     "request_clocks",
-    "request_reference_rows",
     "request_trace",
     "request_visible_description",
     "requests_for",
@@ -179,27 +179,29 @@ def _party_calendars_sql() -> str:
 def _references_sql() -> str:
     quote = connection.ops.quote_name
     return (
-        f"SELECT {quote('system')}, {quote('reference')}, {quote('party_id')} "  # noqa: S608
-        f"FROM {rows.table(RequestReference)} WHERE {quote('request_id')} = %s "
+        f"SELECT {quote('request_id')}, {quote('system')}, {quote('reference')}, {quote('party_id')} "  # noqa: S608
+        f"FROM {rows.table(RequestReference)} WHERE {quote('request_id')} = ANY(%s) "
         f"ORDER BY {quote('created_at')}, {quote('id')}"
     )
 
 
-def request_reference_rows(request: SupportRequest) -> list[dict]:
-    """The request's references as the API lists them ({system, reference, party}), oldest first."""
-    if connection.vendor != "postgresql":
-        references = (
-            RequestReference.objects.filter(request_id=request.pk)
-            .order_by("created_at", "pk")
-            .values_list("system", "reference", "party_id")
-        )
-    else:
+def reference_rows(request_ids: list[int]) -> dict[int, list[dict]]:
+    """request id → its references as the API lists them ({system, reference, party}), oldest first,
+    in one query (a plain statement on PostgreSQL: every list page and upsert answer reads them)."""
+    if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_references_sql(), [request.pk])
+            cursor.execute(_references_sql(), [list(request_ids)])
             references = cursor.fetchall()
-    return [
-        {"system": system, "reference": reference, "party": party} for system, reference, party in references
-    ]
+    else:
+        references = (
+            RequestReference.objects.filter(request_id__in=request_ids)
+            .order_by("created_at", "pk")
+            .values_list("request_id", "system", "reference", "party_id")
+        )
+    found: dict[int, list[dict]] = {}
+    for request_id, system, reference, party_id in references:
+        found.setdefault(request_id, []).append({"system": system, "reference": reference, "party": party_id})
+    return found
 
 
 def request_clocks(request: SupportRequest) -> list[SlaClock]:
@@ -215,14 +217,8 @@ def request_clocks(request: SupportRequest) -> list[SlaClock]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [request.pk])
         fetched = cursor.fetchall()
-    first, second = rows.width(SlaClock), rows.width(SlaClock) + rows.width(ServiceCalendar)
-    clocks = []
-    for row in fetched:
-        clock = rows.instance(SlaClock, row[:first])
-        clock.calendar = rows.instance(ServiceCalendar, row[first:second])
-        clock.level = rows.instance(SupportLevel, row[second:]) if clock.level_id is not None else None
-        clocks.append(clock)
-    return clocks
+    related = [("calendar", ServiceCalendar), ("level", SupportLevel)]
+    return [rows.instance_with(SlaClock, row, related) for row in fetched]
 
 
 def _trace_events(request: SupportRequest) -> list[RequestEvent]:
@@ -237,14 +233,9 @@ def _trace_events(request: SupportRequest) -> list[RequestEvent]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [request.pk])
         fetched = cursor.fetchall()
-    first, second = rows.width(RequestEvent), rows.width(RequestEvent) + rows.width(SupportLevel)
-    events = []
-    for row in fetched:
-        event = rows.instance(RequestEvent, row[:first])
-        event.level = rows.instance(SupportLevel, row[first:second]) if event.level_id is not None else None
-        event.party = rows.instance(Party, row[second:]) if event.party_id is not None else None
-        events.append(event)
-    return events
+    return [
+        rows.instance_with(RequestEvent, row, [("level", SupportLevel), ("party", Party)]) for row in fetched
+    ]
 
 
 def _party_calendars(party_ids: set[int]) -> dict[int, ServiceCalendar]:

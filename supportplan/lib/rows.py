@@ -79,6 +79,21 @@ def instance(model: type[Model], values: Sequence[Any]) -> Model:
     return model.from_db(connection.alias, shape.attnames, values)
 
 
+def instance_with(
+    model: type[Model], row: Sequence[Any], related: Sequence[tuple[str, type[Model]]]
+) -> Model:
+    """An instance of ``model`` from a row of ``columns(model)`` followed by ``columns(…)`` of each
+    related ``(attribute, model)``, in that order: each related instance set on its attribute (None
+    when the instance's ``<attribute>_id`` is null), as ``select_related`` would."""
+    end = width(model)
+    obj = instance(model, row[:end])
+    for attribute, related_model in related:
+        start, end = end, end + width(related_model)
+        loaded = getattr(obj, f"{attribute}_id") is not None
+        setattr(obj, attribute, instance(related_model, row[start:end]) if loaded else None)
+    return obj
+
+
 @functools.cache
 def light_class(model: type[Model]) -> type:
     """A plain class with ``model``'s concrete attnames as slots (and ``pk``): for rows a hot path

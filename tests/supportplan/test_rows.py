@@ -90,6 +90,7 @@ def test_a_prepared_statement_is_prepared_once_per_connection(needs_postgres, pl
             cursor.execute(*rows.prepared("sp_test_read", sql, [row.pk]))
             return cursor.fetchone()[0]
 
+    rows.prepared("sp_test_prime", "SELECT 1", [])  # the registry knows this connection now
     with CaptureQueriesContext(connection) as captured:
         assert read() == 0
         assert read() == 0
@@ -116,3 +117,30 @@ def test_a_prepared_statement_is_prepared_once_per_connection(needs_postgres, pl
     with CaptureQueriesContext(connection) as captured:
         assert read() == 0
     assert [query["sql"].split(" ")[0] for query in captured.captured_queries] == ["SELECT", "EXECUTE"]
+
+
+def test_instance_with_sets_each_related_instance_or_none_as_select_related_would(needs_postgres, plan):
+    from django.db import connection
+
+    from supportplan.models import SupportPlan
+
+    job = task(plan)
+    row = occurrence(job, due_at=DUE, now=utc(2026, 7, 1))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rows.columns(TaskOccurrence, 'o')}, {rows.columns(SupportPlan, 'p')} "  # noqa: S608
+            f"FROM {rows.table(TaskOccurrence)} o INNER JOIN {rows.table(SupportPlan)} p "
+            'ON p."id" = o."plan_id" WHERE o."id" = %s',
+            [row.pk],
+        )
+        fetched = cursor.fetchone()
+    built = rows.instance_with(TaskOccurrence, fetched, [("plan", SupportPlan)])
+    assert built.pk == row.pk and built.plan.slug == plan.slug
+    assert "plan" in built._state.fields_cache  # no query when it is read
+    # A null foreign key (nobody closed it): the outer join's NULL columns give no instance.
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model()
+    unclosed = [*fetched, *([None] * rows.width(user))]
+    built = rows.instance_with(TaskOccurrence, unclosed, [("plan", SupportPlan), ("closed_by", user)])
+    assert built.closed_by_id is None and built.closed_by is None and built.plan.slug == plan.slug

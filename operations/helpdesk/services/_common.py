@@ -254,9 +254,7 @@ def _lock_sql(*, claim: str = "") -> str:
 def _locked_from_row(request: SupportRequest, row) -> SupportRequest:
     if row is None:
         raise SupportRequest.DoesNotExist("SupportRequest matching query does not exist.")
-    split = rows.width(SupportRequest)
-    locked = rows.instance(SupportRequest, row[:split])
-    locked.policy = rows.instance(SlaPolicy, row[split:]) if locked.policy_id is not None else None
+    locked = rows.instance_with(SupportRequest, row, [("policy", SlaPolicy)])
     plan = request._state.fields_cache.get("plan")
     if plan is not None and plan.pk == locked.plan_id:
         locked.plan = plan
