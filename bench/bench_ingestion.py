@@ -297,10 +297,12 @@ def main() -> int:
                 f"SLA clocks {'off (policy not in force)' if args.no_clocks else 'on'}…"
             )
             cpu_before = server_cpu(base, DATABASE)
+            client_cpu_before = time.process_time()
             began = time.perf_counter()
             run_threads(args.clients, ingest, base, seeded, time.perf_counter() + args.seconds, tally, start)
             duration = time.perf_counter() - began
             cpu = cpu_used(cpu_before, server_cpu(base, DATABASE))
+            client_cpu = time.process_time() - client_cpu_before
 
             events, upserts = len(tally.event_latencies), len(tally.upsert_latencies)
             events_per_second = events / duration
@@ -320,6 +322,10 @@ def main() -> int:
                 f"  server CPU         {cpu['gunicorn'] * 1000 / writes:.1f} ms gunicorn + "
                 f"{cpu['postgres'] * 1000 / writes:.1f} ms PostgreSQL per write "
                 f"(machine load average {os.getloadavg()[0]:.1f})"
+            )
+            print(
+                f"  client CPU         {client_cpu * 1000 / writes:.1f} ms per write "
+                f"(the {args.clients} client threads)"
             )
             print(f"  errors             {tally.errors or 'none'}")
             for sample in tally.samples:
