@@ -20,10 +20,95 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field, Model
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
+
+#: Field classes (exact) whose ``get_db_prep_save`` on PostgreSQL returns a value of one of these
+#: types unchanged (and None as None): the preparation is skipped for such values, and any other
+#: value (an enum member, an expression, a naive datetime…) still goes through the field.
+_UNCHANGED_TYPES: dict[type[Field], tuple[type, ...]] = {
+    **dict.fromkeys(
+        (
+            models.AutoField,
+            models.BigAutoField,
+            models.SmallAutoField,
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveSmallIntegerField,
+            models.PositiveBigIntegerField,
+        ),
+        (int,),
+    ),
+    **dict.fromkeys(
+        (models.CharField, models.TextField, models.SlugField, models.EmailField, models.URLField), (str,)
+    ),
+    models.BooleanField: (bool,),
+    models.DateField: (date,),
+    # Aware datetimes only: a naive one is made aware (with a warning) by the field.
+    models.DateTimeField: (datetime,),
+}
+
+
+def _unchanged_types(field: Field) -> tuple[type, ...] | None:
+    if isinstance(field, models.ForeignKey) and type(field) in (models.ForeignKey, models.OneToOneField):
+        return _unchanged_types(field.target_field)
+    return _UNCHANGED_TYPES.get(type(field))
+
+
+def _preparer(field: Field) -> Callable[[Any, Any], Any]:
+    """``field.get_db_prep_save`` (value, connection), skipped for values it returns unchanged
+    (``_UNCHANGED_TYPES``): on the ingestion path the ORM's preparation of plain ints, strings and
+    aware datetimes cost more than building the statement."""
+    prepare = field.get_db_prep_save
+    types = _unchanged_types(field)
+    if connection.vendor != "postgresql" or types is None:
+        return prepare
+    if types == (datetime,):
+
+        def prepare_datetime(value, conn):
+            if value is None or (type(value) is datetime and value.tzinfo is not None):
+                return value
+            return prepare(value, conn)
+
+        return prepare_datetime
+
+    def prepare_plain(value, conn):
+        if value is None or type(value) in types:
+            return value
+        return prepare(value, conn)
+
+    return prepare_plain
+
+
+def _plain_pre_save(field: Field) -> bool:
+    """Whether ``field.pre_save(obj, add=True)`` is just the attribute's value."""
+    if type(field).pre_save is Field.pre_save:
+        return True
+    return isinstance(field, models.DateField) and not field.auto_now and not field.auto_now_add
+
+
+def _plain_construction(model: type[Model], attnames: Sequence[str]) -> bool:
+    """Whether an instance read from the database can be built by setting its attributes directly
+    (what ``Model.from_db`` ends up doing) instead of through ``__init__``: no ``__init__`` or
+    ``from_db`` of its own, no ``pre_init``/``post_init`` receivers, only plain attribute
+    descriptors (no file or custom descriptor that converts on assignment)."""
+    if model.__init__ is not Model.__init__ or model.from_db.__func__ is not Model.from_db.__func__:
+        return False
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return False
+    return all(
+        type(getattr(model, name, None)) in (DeferredAttribute, ForeignKeyDeferredAttribute)
+        for name in attnames
+    )
 
 
 @dataclass(frozen=True)
@@ -34,6 +119,11 @@ class _Shape:
     attnames: tuple[str, ...]
     #: (index, converter) for the fields whose stored value needs converting (JSON, …).
     converters: tuple[tuple[int, Callable, Any], ...]
+    #: ``_preparer`` of each field, in ``fields`` order.
+    preparers: tuple[Callable[[Any, Any], Any], ...]
+    #: Whether each field's ``pre_save`` on insert is its attribute's value.
+    plain_pre_save: tuple[bool, ...]
+    plain_construction: bool
 
 
 @functools.cache
@@ -45,13 +135,26 @@ def _shape(model: type[Model]) -> _Shape:
         column = field.get_col(model._meta.db_table)
         for converter in field.get_db_converters(connection) + connection.ops.get_db_converters(column):
             converters.append((index, converter, column))
+    attnames = tuple(field.attname for field in fields)
     return _Shape(
         table=quote(model._meta.db_table),
         pk_column=quote(model._meta.pk.column),
         fields=fields,
-        attnames=tuple(field.attname for field in fields),
+        attnames=attnames,
         converters=tuple(converters),
+        preparers=tuple(_preparer(field) for field in fields),
+        plain_pre_save=tuple(_plain_pre_save(field) for field in fields),
+        plain_construction=_plain_construction(model, attnames),
     )
+
+
+@functools.cache
+def _named_fields(
+    model: type[Model], names: tuple[str, ...]
+) -> tuple[tuple[Field, ...], tuple[Callable, ...]]:
+    """The fields called ``names`` (names or attnames) and their ``_preparer``s."""
+    fields = tuple(model._meta.get_field(name) for name in names)
+    return fields, tuple(_preparer(field) for field in fields)
 
 
 @functools.cache
@@ -73,10 +176,18 @@ def instance(model: type[Model], values: Sequence[Any]) -> Model:
     """A model instance from one row of ``columns(model, …)``, as the ORM would build it."""
     shape = _shape(model)
     if shape.converters:
+        conn = connections[DEFAULT_DB_ALIAS]
         values = list(values)
         for index, converter, column in shape.converters:
-            values[index] = converter(values[index], column, connection)
-    return model.from_db(connection.alias, shape.attnames, values)
+            values[index] = converter(values[index], column, conn)
+    if not shape.plain_construction:
+        return model.from_db(DEFAULT_DB_ALIAS, shape.attnames, values)
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    state.adding = False
+    state.db = DEFAULT_DB_ALIAS
+    obj.__dict__.update(zip(shape.attnames, values, strict=True))
+    return obj
 
 
 def instance_with(
@@ -158,20 +269,30 @@ def insert_sql(objs: Sequence[Model], *, with_pk: bool = False) -> tuple[str, li
     """The ``INSERT`` of new instances of one model (no ``RETURNING``): SQL and parameters, values
     prepared as ``save()`` prepares them (``pre_save`` included: ``auto_now`` and the like).
     ``with_pk``: the instances carry their primary key already (taken from the sequence)."""
-    model = type(objs[0])
+    head, row, fields = _insert_shape(type(objs[0]), with_pk)
+    conn = connections[DEFAULT_DB_ALIAS]
+    params = [
+        prepare(getattr(obj, attname) if plain else field.pre_save(obj, add=True), conn)
+        for obj in objs
+        for field, attname, prepare, plain in fields
+    ]
+    return f"{head}{', '.join([row] * len(objs))}", params
+
+
+@functools.cache
+def _insert_shape(model: type[Model], with_pk: bool) -> tuple[str, str, tuple]:
+    """``INSERT INTO … VALUES ``, one row's placeholders, and (field, attname, preparer, plain
+    pre_save) per inserted field."""
     shape = _shape(model)
     pk = model._meta.pk
-    fields = [field for field in shape.fields if with_pk or field is not pk]
     quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [
-        field.get_db_prep_save(field.pre_save(obj, add=True), connection) for obj in objs for field in fields
-    ]
-    sql = (
-        f"INSERT INTO {shape.table} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
-        f"VALUES {', '.join([row] * len(objs))}"
+    fields = tuple(
+        (field, field.attname, prepare, plain)
+        for field, prepare, plain in zip(shape.fields, shape.preparers, shape.plain_pre_save, strict=True)
+        if with_pk or field is not pk
     )
-    return sql, params
+    head = f"INSERT INTO {shape.table} ({', '.join(quote(field.column) for field, *_ in fields)}) VALUES "  # noqa: S608
+    return head, "(" + ", ".join(["%s"] * len(fields)) + ")", fields
 
 
 def update_sql(
@@ -179,14 +300,18 @@ def update_sql(
 ) -> tuple[str, list[Any]]:
     """The ``UPDATE`` of the rows matching ``where`` (SQL, no alias) with ``values`` (field names
     or attnames → Python values, prepared as the ORM prepares them): SQL and parameters."""
+    names = tuple(values)
+    assignments = _assignments(model, names)
+    _fields, preparers = _named_fields(model, names)
+    conn = connections[DEFAULT_DB_ALIAS]
+    prepared = [prepare(value, conn) for prepare, value in zip(preparers, values.values(), strict=True)]
+    return f"UPDATE {table(model)} SET {assignments} WHERE {where}", [*prepared, *params]  # noqa: S608
+
+
+@functools.cache
+def _assignments(model: type[Model], names: tuple[str, ...]) -> str:
     quote = connection.ops.quote_name
-    assignments, prepared = [], []
-    for name, value in values.items():
-        field = model._meta.get_field(name)
-        assignments.append(f"{quote(field.column)} = %s")
-        prepared.append(field.get_db_prep_save(value, connection))
-    sql = f"UPDATE {table(model)} SET {', '.join(assignments)} WHERE {where}"  # noqa: S608
-    return sql, [*prepared, *params]
+    return ", ".join(f"{quote(field.column)} = %s" for field in _named_fields(model, names)[0])
 
 
 def update(model: type[Model], values: dict[str, Any], where: str, params: Sequence[Any]) -> int:
@@ -205,21 +330,27 @@ def bulk_update_sql(
     which costs more Python time than the statement itself). ``model``: when ``objs`` are not
     instances of it but carry its attnames (``light_class``)."""
     model = model or type(objs[0])
+    head, row, tail, fields = _bulk_update_shape(model, tuple(names))
+    conn = connections[DEFAULT_DB_ALIAS]
+    params = [prepare(getattr(obj, attname), conn) for obj in objs for attname, prepare in fields]
+    return f"{head}{', '.join([row] * len(objs))}{tail}", params
+
+
+@functools.cache
+def _bulk_update_shape(model: type[Model], names: tuple[str, ...]) -> tuple[str, str, str, tuple]:
+    """``bulk_update_sql``'s statement around its VALUES rows, one row's placeholders, and
+    (attname, preparer) per value of a row (the primary key first)."""
     quote = connection.ops.quote_name
     pk = model._meta.pk
-    fields = [pk, *(model._meta.get_field(name) for name in names)]
+    named, preparers = _named_fields(model, names)
+    fields = [pk, *named]
     row = "(" + ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields) + ")"
-    params = [
-        field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs for field in fields
-    ]
     columns = ", ".join(quote(field.column) for field in fields)
-    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields[1:])
-    sql = (
-        f"UPDATE {table(model)} AS c SET {assignments} "  # noqa: S608
-        f"FROM (VALUES {', '.join([row] * len(objs))}) AS v ({columns}) "
-        f"WHERE c.{quote(pk.column)} = v.{quote(pk.column)}"
-    )
-    return sql, params
+    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in named)
+    head = f"UPDATE {table(model)} AS c SET {assignments} FROM (VALUES "  # noqa: S608
+    tail = f") AS v ({columns}) WHERE c.{quote(pk.column)} = v.{quote(pk.column)}"
+    attnames = [field.attname for field in named]
+    return head, row, tail, ((pk.attname, _preparer(pk)), *zip(attnames, preparers, strict=True))
 
 
 def bulk_update(objs: Sequence[Model], names: Sequence[str]) -> None:

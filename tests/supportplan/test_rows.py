@@ -144,3 +144,89 @@ def test_instance_with_sets_each_related_instance_or_none_as_select_related_woul
     unclosed = [*fetched, *([None] * rows.width(user))]
     built = rows.instance_with(TaskOccurrence, unclosed, [("plan", SupportPlan), ("closed_by", user)])
     assert built.closed_by_id is None and built.closed_by is None and built.plan.slug == plan.slug
+
+
+# --- Values prepared and instances built without the ORM's per-value work ------------------------
+def _sample_values():
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    aware = datetime(2026, 7, 6, 7, 30, tzinfo=UTC)
+    return [
+        None, 0, 7, -3, True, False, "", "INC0012345", "7", ReminderKind.LATE, date(2026, 7, 6),
+        aware, aware.astimezone(UTC).replace(tzinfo=None), Decimal("1.50"), 2.5, [1, 2], {"a": 1},
+    ]  # fmt: skip
+
+
+def test_every_fields_shortcut_prepares_a_value_as_the_field_does_or_fails_as_it_does(needs_postgres):
+    import warnings
+
+    from django.apps import apps
+    from django.db import connection
+
+    def as_sent(value):  # what reaches the database (adapters such as JSON's have no equality)
+        if isinstance(value, type):
+            return value
+        with connection.cursor() as cursor:
+            try:
+                return type(value), cursor.cursor.mogrify("%s", [value])
+            except Exception as error:  # a value that cannot be sent: compared by its failure
+                return type(value), type(error)
+
+    checked = shortcut = 0
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            prepare = rows._preparer(field)
+            shortcut += prepare is not field.get_db_prep_save
+            for value in _sample_values():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the naive datetime's RuntimeWarning
+                    try:
+                        expected = field.get_db_prep_save(value, connection)
+                    except Exception as error:  # the same failure is what is compared
+                        expected = type(error)
+                    try:
+                        got = prepare(value, connection)
+                    except Exception as error:
+                        got = type(error)
+                assert as_sent(got) == as_sent(expected), (model, field.name, value)
+                checked += 1
+    assert shortcut > 300 and checked > 5000  # the shortcut is taken for most fields
+
+
+def test_an_instance_built_directly_equals_the_orms_own(needs_postgres, plan):
+    from supportplan.models import SupportPlan
+
+    stored = occurrence(task(plan), due_at=DUE, now=utc(2026, 7, 1))
+    assert rows._shape(TaskOccurrence).plain_construction and rows._shape(SupportPlan).plain_construction
+    for model, pk in ((TaskOccurrence, stored.pk), (SupportPlan, plan.pk)):
+        orm = model.objects.get(pk=pk)
+        built = rows.fetch(model, "t.id = %s", [pk])[0]
+        assert type(built) is model and built == orm
+        assert {k: v for k, v in vars(built).items() if k != "_state"} == {
+            k: v for k, v in vars(orm).items() if k != "_state"
+        }
+        assert (built._state.adding, built._state.db) == (False, "default")
+    built = rows.fetch(TaskOccurrence, "t.id = %s", [stored.pk])[0]
+    built.late_reminders_sent = 4
+    built.save(update_fields=["late_reminders_sent"])
+    assert TaskOccurrence.objects.get(pk=stored.pk).late_reminders_sent == 4
+    assert built.plan.pk == plan.pk  # related descriptors work on it
+
+
+def test_a_model_with_init_receivers_is_built_through_from_db(needs_postgres, plan):
+    from django.db.models.signals import post_init
+
+    from supportplan.models import SupportPlan
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=SupportPlan)
+    try:
+        assert not rows._plain_construction(SupportPlan, rows._shape(SupportPlan).attnames)
+    finally:
+        post_init.disconnect(receiver, sender=SupportPlan)
+    assert rows._plain_construction(SupportPlan, rows._shape(SupportPlan).attnames)
