@@ -12,6 +12,11 @@ arguments by kind: immutable values are shared (as ``deepcopy`` does too), lists
 of them are copied directly, and anything else (nested serializers, lazy text, objects) still goes
 through ``copy.deepcopy``. Each instance keeps its own field objects, so views may still change
 ``serializer.fields`` per request.
+
+``FastCopySerializer`` goes further for the input serializers of the ingestion path (one per
+request): the first instance of a class builds the fields once as an unbound prototype, and every
+instance gets ``field_clone``s of it: the same attributes (lists and dicts copied), without
+calling ``__init__`` again (~10 µs a field instead of ~50).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import decimal
 import re
 import uuid
 
-from rest_framework import serializers
+from rest_framework import fields, serializers
 from rest_framework.fields import Field
 
 _ATOMIC = frozenset(
@@ -74,11 +79,43 @@ def fields_copy(declared: dict[str, Field]) -> dict[str, Field]:
     return {name: field_copy(field) for name, field in declared.items()}
 
 
+def _clonable(field: Field) -> bool:
+    """A plain, unbound field whose state is its attributes: no nested field or serializer bound
+    to it (``child``), no ``__deepcopy__`` of its own, and a default and initial value that a
+    one-level copy copies entirely."""
+    if isinstance(field, serializers.BaseSerializer) or type(field).__deepcopy__ is not Field.__deepcopy__:
+        return False
+    if hasattr(field, "child") or hasattr(field, "child_relation") or getattr(field, "parent", None):
+        return False
+    return all(type(value) in _ATOMIC or value is fields.empty for value in (field.default, field.initial))
+
+
+def field_clone(prototype: Field) -> Field:
+    """A new field with ``prototype``'s attributes (what ``__init__`` with the same arguments
+    sets), its lists and dicts copied so the new one may be changed alone; ``field_copy`` for a
+    field ``_clonable`` refuses."""
+    if not _clonable(prototype):
+        return field_copy(prototype)
+    clone = object.__new__(type(prototype))
+    clone.__dict__ = {
+        name: value.copy() if type(value) in (list, dict) else value
+        for name, value in vars(prototype).items()
+    }
+    return clone
+
+
 class FastCopySerializer(serializers.Serializer):
-    """``serializers.Serializer`` whose instances copy the declared fields with ``fields_copy``."""
+    """``serializers.Serializer`` whose instances get ``field_clone``s of a per-class prototype
+    of the declared fields (built with ``fields_copy`` by the first instance, never bound). For
+    serializers whose fields do not depend on the instance, the context or the request."""
 
     def get_fields(self):
-        return fields_copy(self._declared_fields)
+        cls = type(self)
+        prototype = cls.__dict__.get("_fields_prototype")
+        if prototype is None:
+            prototype = fields_copy(self._declared_fields)
+            cls._fields_prototype = prototype
+        return {name: field_clone(field) for name, field in prototype.items()}
 
 
 class FastCopyModelSerializer(serializers.ModelSerializer):

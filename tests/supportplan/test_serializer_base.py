@@ -6,7 +6,7 @@ import pytest
 from django.urls import get_resolver
 from rest_framework import serializers
 
-from supportplan.serializer_base import FastCopySerializer, field_copy, fields_copy
+from supportplan.serializer_base import FastCopySerializer, _clonable, field_clone, field_copy, fields_copy
 
 
 def all_serializer_classes():
@@ -126,3 +126,56 @@ def test_a_model_serializer_prototype_is_per_class_and_never_bound(db):
     one, two = Longer(), Longer()
     one.fields["name"].required = False
     assert two.fields["name"].required is True
+
+
+def test_every_project_serializer_gets_clones_equal_to_deepcopy_and_its_own(db):
+    classes = [
+        cls
+        for cls in all_serializer_classes()
+        if getattr(cls, "_declared_fields", None)
+        and issubclass(cls, serializers.Serializer)
+        and not issubclass(cls, serializers.ModelSerializer)
+    ]
+    assert len(classes) > 20
+    cloned = 0
+    for cls in classes:
+        fast = (
+            cls
+            if issubclass(cls, FastCopySerializer)
+            else type(f"Fast{cls.__name__}", (FastCopySerializer, cls), {"__module__": cls.__module__})
+        )
+        fast().get_fields()  # the prototype, built by the first instance
+        expected = copy.deepcopy(cls._declared_fields)
+        first, second = fast().get_fields(), fast().get_fields()
+        prototype = fast.__dict__["_fields_prototype"]
+        assert fields_summary(first) == fields_summary(expected), cls
+        assert fields_summary(second) == fields_summary(expected), cls
+        for name, field in first.items():
+            assert vars(field).keys() == vars(expected[name]).keys(), (cls, name)
+            assert field is not second[name] and field is not prototype[name], (cls, name)
+            for attribute, value in vars(field).items():
+                if type(value) in (list, dict) and value:
+                    assert value is not vars(second[name])[attribute], (cls, name, attribute)
+            cloned += _clonable(prototype[name])
+    assert cloned > 100  # most fields are cloned, not rebuilt
+
+
+def test_a_clone_changed_by_one_instance_leaves_the_next_alone():
+    first = Sample(data={})
+    first.fields["count"].validators.append(lambda value: None)
+    first.fields["kind"].error_messages["invalid_choice"] = "changed"
+    first.fields["count"].required = True
+    second = Sample(data={"kind": "z"})
+    assert len(second.fields["count"].validators) == len(first.fields["count"].validators) - 1
+    assert second.fields["count"].required is False
+    assert not second.is_valid()
+    assert second.errors["kind"] == ['"z" is not a valid choice.']
+
+
+def test_fields_with_nested_fields_or_mutable_defaults_are_rebuilt_not_cloned():
+    assert not _clonable(serializers.ListField(child=serializers.CharField()))
+    assert not _clonable(Child())
+    assert not _clonable(serializers.JSONField(default=[1]))
+    assert _clonable(serializers.CharField(max_length=3, default="x"))
+    default = serializers.JSONField(default=[1])
+    assert field_clone(default).default is not default.default
