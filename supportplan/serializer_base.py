@@ -24,8 +24,10 @@ from __future__ import annotations
 import copy
 import datetime
 import decimal
+import functools
 import re
 import uuid
+from collections.abc import Callable
 
 from rest_framework import fields, serializers
 from rest_framework.fields import Field
@@ -96,11 +98,22 @@ def field_clone(prototype: Field) -> Field:
     field ``_clonable`` refuses."""
     if not _clonable(prototype):
         return field_copy(prototype)
-    clone = object.__new__(type(prototype))
-    clone.__dict__ = {
-        name: value.copy() if type(value) in (list, dict) else value
-        for name, value in vars(prototype).items()
-    }
+    return _cloner(prototype)()
+
+
+def _cloner(prototype: Field) -> Callable[[], Field]:
+    """``field_clone`` of a ``_clonable`` prototype, with the inspection done once."""
+    cls, attributes = type(prototype), vars(prototype)
+    containers = [name for name, value in attributes.items() if type(value) in (list, dict)]
+
+    def clone() -> Field:
+        field = object.__new__(cls)
+        state = attributes.copy()
+        for name in containers:
+            state[name] = state[name].copy()
+        field.__dict__ = state
+        return field
+
     return clone
 
 
@@ -111,11 +124,15 @@ class FastCopySerializer(serializers.Serializer):
 
     def get_fields(self):
         cls = type(self)
-        prototype = cls.__dict__.get("_fields_prototype")
-        if prototype is None:
+        makers = cls.__dict__.get("_field_makers")
+        if makers is None:
             prototype = fields_copy(self._declared_fields)
-            cls._fields_prototype = prototype
-        return {name: field_clone(field) for name, field in prototype.items()}
+            makers = [
+                (name, _cloner(field) if _clonable(field) else functools.partial(field_copy, field))
+                for name, field in prototype.items()
+            ]
+            cls._fields_prototype, cls._field_makers = prototype, makers
+        return {name: make() for name, make in makers}
 
 
 class FastCopyModelSerializer(serializers.ModelSerializer):
