@@ -7,9 +7,15 @@ configuration models with ``register(Model)`` in their ``AppConfig.ready``.
 
 from __future__ import annotations
 
-from auditlog.context import auditlog_value
+import functools
+
+from auditlog import get_logentry_model
+from auditlog.cid import set_cid
+from auditlog.context import _set_extra_data, auditlog_value
+from auditlog.middleware import AuditlogMiddleware
 from auditlog.registry import auditlog
 from django.db import models
+from django.db.models.signals import pre_save
 
 #: Fields that hold secrets or their hashes: never written to an audit row.
 SECRET_FIELDS = ("key_hash", "password", "token", "token_hash", "secret")
@@ -46,3 +52,34 @@ def attribute_to_api_key(api_key) -> None:
     except LookupError:
         return
     context["api_key"] = api_key
+
+
+#: The dispatch id of the one ``pre_save`` receiver ``AuditContextMiddleware`` relies on.
+_REQUEST_CONTEXT_RECEIVER = ("supportplan.audit", "request-context")
+
+
+class AuditContextMiddleware(AuditlogMiddleware):
+    """auditlog's middleware (the request's actor, address and correlation id on every audit row
+    written while it runs) without connecting and disconnecting a ``pre_save`` receiver on every
+    request: one receiver, connected once, reads the request's context, which is cleared when the
+    request ends. Connecting per request also emptied the signals' receiver cache, so every save
+    of the request looked its receivers up again."""
+
+    def __init__(self, get_response=None):
+        super().__init__(get_response)
+        pre_save.connect(
+            functools.partial(_set_extra_data, signal_duid=_REQUEST_CONTEXT_RECEIVER),
+            sender=get_logentry_model(),
+            dispatch_uid=_REQUEST_CONTEXT_RECEIVER,
+            weak=False,
+        )
+
+    def __call__(self, request):
+        set_cid(request)
+        context = self.get_extra_data(request)
+        context["signal_duid"] = _REQUEST_CONTEXT_RECEIVER
+        token = auditlog_value.set(context)
+        try:
+            return self.get_response(request)
+        finally:
+            auditlog_value.reset(token)

@@ -147,3 +147,32 @@ def test_the_history_of_one_plan_holds_nothing_of_another(alice, location, other
     names = {entry.object_repr for entry in plan_history(user=alice, plan=location.plan)}
     assert "Dublin (IE)" not in names
     assert timezone.is_aware(plan_history(user=alice, plan=location.plan).first().timestamp)
+
+
+def test_a_request_records_its_address_and_leaves_no_context_behind(client, bob, location):
+    from auditlog.context import auditlog_value
+
+    client.force_login(bob, backend="django.contrib.auth.backends.ModelBackend")
+    client.post(
+        reverse("location-edit", args=["northwind", location.pk]),
+        {
+            "name": "HQ",
+            "country": "gb",
+            "subdivision": "eng",
+            "timezone": "Europe/London",
+            "languages": "en",
+            "user_count": "120",
+        },
+        REMOTE_ADDR="192.0.2.7",
+        HTTP_X_FORWARDED_PORT="4431",
+    )
+    entry = entries_for(location).last()
+    assert (entry.actor, entry.remote_addr, entry.remote_port) == (bob, "192.0.2.7", 4431)
+    # Once the request is over, a change made outside any request names nobody and no address.
+    with pytest.raises(LookupError):
+        auditlog_value.get()
+    location.refresh_from_db()
+    location.user_count = 130
+    location.save()
+    entry = entries_for(location).last()
+    assert (entry.actor, entry.remote_addr) == (None, None)
