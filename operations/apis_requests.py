@@ -971,7 +971,8 @@ class SupportRequestViewSet(
         raise exceptions.ValidationError({"plan": ["Name the plan by its slug."]})
 
     def _header_key(self) -> str | None:
-        raw = self.request.headers.get(idempotency.HEADER)
+        # ``request.META`` read directly: ``request.headers`` builds a dict of every header.
+        raw = self.request.META.get(idempotency.HEADER_META_KEY)
         return None if raw is None else idempotency.idempotency_key_clean(raw)
 
     def _idempotent(

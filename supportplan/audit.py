@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 
 from auditlog import get_logentry_model
-from auditlog.cid import set_cid
+from auditlog.cid import correlation_id
 from auditlog.context import _set_extra_data, auditlog_value
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.registry import auditlog
+from django.conf import settings
 from django.db import models
 from django.db.models.signals import pre_save
 
@@ -63,7 +64,8 @@ class AuditContextMiddleware(AuditlogMiddleware):
     written while it runs) without connecting and disconnecting a ``pre_save`` receiver on every
     request: one receiver, connected once, reads the request's context, which is cleared when the
     request ends. Connecting per request also emptied the signals' receiver cache, so every save
-    of the request looked its receivers up again."""
+    of the request looked its receivers up again. Headers are read as auditlog reads them, from
+    ``request.META``."""
 
     def __init__(self, get_response=None):
         super().__init__(get_response)
@@ -74,8 +76,44 @@ class AuditContextMiddleware(AuditlogMiddleware):
             weak=False,
         )
 
+    @staticmethod
+    def _header(request, name: str) -> str | None:
+        # ``request.META`` read directly: ``request.headers`` builds a dict of every header.
+        return request.META.get("HTTP_" + name.upper().replace("-", "_"))
+
+    def _set_cid(self, request) -> None:
+        """``auditlog.cid.set_cid``, reading the header from ``request.META``."""
+        if settings.AUDITLOG_CID_GETTER:
+            return
+        header = settings.AUDITLOG_CID_HEADER
+        cid = None
+        if header:
+            cid = self._header(request, header)
+            if cid is None:
+                cid = request.META.get(header)
+        correlation_id.set(cid)
+
+    def _get_remote_addr(self, request):
+        if settings.AUDITLOG_DISABLE_REMOTE_ADDR:
+            return None
+        forwarded = self._header(request, "X-Forwarded-For")
+        if not forwarded:
+            return request.META.get("REMOTE_ADDR")
+        remote_addr = forwarded.split(",")[0]
+        if "." in remote_addr and ":" in remote_addr:  # IPv4 with a port
+            remote_addr = remote_addr.split(":")[0]
+        elif "[" in remote_addr:  # IPv6 with a port
+            remote_addr = remote_addr[1:].split("]")[0]
+        return remote_addr
+
+    def _get_remote_port(self, request) -> int | None:
+        try:
+            return int(self._header(request, "X-Forwarded-Port") or "")
+        except ValueError:
+            return None
+
     def __call__(self, request):
-        set_cid(request)
+        self._set_cid(request)
         context = self.get_extra_data(request)
         context["signal_duid"] = _REQUEST_CONTEXT_RECEIVER
         token = auditlog_value.set(context)

@@ -41,6 +41,7 @@ from supportplan.lib import rows
 KEY_LIFETIME = timedelta(hours=72)
 MAX_KEY_LENGTH = 200
 HEADER = "Idempotency-Key"
+HEADER_META_KEY = "HTTP_IDEMPOTENCY_KEY"
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
@@ -110,8 +111,27 @@ def idempotency_key_clean(value: str) -> str:
     return value
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_json_native(value: Any) -> bool:
+    """Whether ``value`` is made of str/int/float/bool/None, lists and str-keyed dicts only (a
+    serializer's ``ReturnDict``/``ReturnList`` included): what a JSON round trip gives back equal."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if isinstance(value, dict):
+        return all(type(key) is str and _is_json_native(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_is_json_native(item) for item in value)
+    return False
+
+
 def _json_safe(body: Any) -> Any:
-    # What the JSON renderer would send, so a replay is identical to the original response.
+    # What the JSON renderer would send, so a replay is identical to the original response. Most
+    # responses are built of JSON values already: checking costs less than the round trip.
+    if _is_json_native(body):
+        return body
     return json.loads(json.dumps(body, cls=JSONEncoder))
 
 
@@ -121,6 +141,18 @@ def _json_safe(body: Any) -> Any:
 ClaimRunner = Callable[[str, list[Any]], bool]
 
 
+@functools.cache
+def _claim_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(IdempotencyRecord._meta.db_table)
+    principal_column, key_column = quote("principal"), quote("key")
+    return (
+        f"INSERT INTO {table} ({principal_column}, {key_column}, {quote('fingerprint')}, "  # noqa: S608
+        f"{quote('created_at')}, {quote('expires_at')}) VALUES (%s, %s, %s, %s, %s) "
+        f"ON CONFLICT ({principal_column}, {key_column}) DO NOTHING RETURNING {quote('id')}"
+    )
+
+
 def _insert_claim(
     *, principal: str, key: str, fingerprint: str, expires_at: datetime, run: ClaimRunner | None = None
 ) -> bool:
@@ -128,14 +160,7 @@ def _insert_claim(
 
     One round trip and no savepoint. A concurrent claim of the same key makes this wait on the
     unique index until the other transaction ends (then: conflict if it committed)."""
-    quote = connection.ops.quote_name
-    table = quote(IdempotencyRecord._meta.db_table)
-    principal_column, key_column = quote("principal"), quote("key")
-    sql = (
-        f"INSERT INTO {table} ({principal_column}, {key_column}, {quote('fingerprint')}, "  # noqa: S608
-        f"{quote('created_at')}, {quote('expires_at')}) VALUES (%s, %s, %s, %s, %s) "
-        f"ON CONFLICT ({principal_column}, {key_column}) DO NOTHING RETURNING {quote('id')}"
-    )
+    sql = _claim_sql()
     params = [principal, key, fingerprint, timezone.now(), expires_at]
     if connection.vendor == "postgresql":
         if run is not None:
