@@ -15,7 +15,6 @@ Callers use them only when ``connection.vendor == "postgresql"`` (``FOR NO KEY U
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -409,8 +408,23 @@ def flush() -> None:
 
 
 # --- Prepared statements ---------------------------------------------------------------------
-#: Names prepared on each open PostgreSQL connection (a new connection starts with none).
-_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+#: Per statement name: its ``PREPARE`` text and its ``EXECUTE`` text (built once per process).
+_statement_texts: dict[str, tuple[str, str]] = {}
+
+
+def _prepared_names(conn=None) -> set[str] | None:
+    """The statement names prepared on the connection's open session (None: a session not seen
+    yet). Kept on the Django connection with the session it belongs to: a new session starts with
+    none."""
+    conn = conn or connections[DEFAULT_DB_ALIAS]
+    seen = conn.__dict__.get("_rows_prepared")
+    if seen is None or seen[0] is not conn.connection:
+        return None
+    return seen[1]
+
+
+def _forget_session() -> None:
+    connections[DEFAULT_DB_ALIAS].__dict__.pop("_rows_prepared", None)
 
 
 def prepared(name: str, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[Any]]:
@@ -419,20 +433,27 @@ def prepared(name: str, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[
     on every request (on the ingestion path planning cost more server time than running). The
     first call on a connection sends the ``PREPARE`` (a prepared statement outlives a rolled-back
     transaction, so this stays true). ``name`` must be unique per statement text."""
-    connection.ensure_connection()
-    raw = connection.connection
-    names = _prepared.get(raw)
+    conn = connections[DEFAULT_DB_ALIAS]
+    conn.ensure_connection()
+    names = _prepared_names(conn)
     if names is None:
-        # A connection seen for the first time: what its session has prepared already.
-        with connection.cursor() as cursor:
+        # A session seen for the first time: what it has prepared already.
+        with conn.cursor() as cursor:
             cursor.execute("SELECT name FROM pg_prepared_statements")
-            names = _prepared[raw] = {name for (name,) in cursor.fetchall()}
-    count = sql.count("%s")
-    if name not in names:
+            names = {name for (name,) in cursor.fetchall()}
+        conn.__dict__["_rows_prepared"] = (conn.connection, names)
+    texts = _statement_texts.get(name)
+    if texts is None:
+        count = sql.count("%s")
         numbered = sql
         for number in range(1, count + 1):
             numbered = numbered.replace("%s", f"${number}", 1)
-        with connection.cursor() as cursor:
-            cursor.execute(f"PREPARE {name} AS {numbered}")
+        texts = _statement_texts[name] = (
+            f"PREPARE {name} AS {numbered}",
+            f"EXECUTE {name}({', '.join(['%s'] * count)})",
+        )
+    if name not in names:
+        with conn.cursor() as cursor:
+            cursor.execute(texts[0])
         names.add(name)
-    return f"EXECUTE {name}({', '.join(['%s'] * count)})", params
+    return texts[1], params

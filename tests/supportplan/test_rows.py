@@ -108,12 +108,12 @@ def test_a_prepared_statement_is_prepared_once_per_connection(needs_postgres, pl
         pass
     assert read() == 0
     # A session without it prepares it again.
-    rows._prepared[connection.connection].discard("sp_test_read")
+    rows._prepared_names().discard("sp_test_read")
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE sp_test_read")
     assert read() == 0
     # A registry that forgot the connection asks the session what it has prepared.
-    rows._prepared.pop(connection.connection)
+    rows._forget_session()
     with CaptureQueriesContext(connection) as captured:
         assert read() == 0
     assert [query["sql"].split(" ")[0] for query in captured.captured_queries] == ["SELECT", "EXECUTE"]
