@@ -327,6 +327,13 @@ def main() -> int:
                 f"  client CPU         {client_cpu * 1000 / writes:.1f} ms per write "
                 f"(the {args.clients} client threads)"
             )
+            per_write = (cpu["gunicorn"] + cpu["postgres"] + client_cpu) / writes
+            cores = os.cpu_count() or 1
+            print(
+                f"  CPU ceiling        {cores / per_write:.0f} writes/s if all {cores} cores ran only this "
+                f"({per_write * 1000:.1f} ms per write, server and clients); used "
+                f"{per_write * (events + upserts) / duration:.2f} cores"
+            )
             print(f"  errors             {tally.errors or 'none'}")
             for sample in tally.samples:
                 print(f"    {sample}")
