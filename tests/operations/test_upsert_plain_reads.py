@@ -18,7 +18,7 @@ from operations.helpdesk.services._common import _level, _party, _status
 from operations.helpdesk.services.clocks import _target_rows
 from operations.helpdesk.services.references import _reference_store, reference_add
 from operations.helpdesk.services.requests import _policy_and_targets
-from operations.models import RequestReference, SlaPolicy, SupportRequest
+from operations.models import RequestReference, SlaClock, SlaPolicy, SupportRequest
 from operations.selectors import policy_in_force
 from tests.conftest import api_as
 from tests.operations.helpdesk_fixtures import *  # noqa: F403
@@ -221,3 +221,49 @@ def test_a_created_request_and_a_hand_off_cost_fewer_statements(api, helpdesk):
     ]
     assert all(statement.startswith("EXECUTE ") for statement in statements), statements
     assert len(statements) == 7, "\n".join(statement[:80] for statement in statements)
+
+
+def _stored(request_id: int) -> tuple[dict, list[dict]]:
+    request = SupportRequest.objects.get(pk=request_id)
+    clocks = SlaClock.objects.filter(request_id=request_id).order_by("pk")
+    return _values(request), [_values(clock) for clock in clocks]
+
+
+def _values(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},  # steady state
+        {"reported_at": "2027-06-20T09:00:00+01:00", "impact": "high", "urgency": "high"},  # hypercare
+        {"reported_at": "2027-06-30T23:30:00Z", "located": True},  # the next day, hypercare's end, in Sydney
+    ],
+)
+def test_a_create_and_an_update_store_what_a_full_recompute_stores(api, helpdesk, plan, fields):
+    """The create reads its policy and targets ahead and no clocks, the update its events, clocks and
+    targets in one statement: a recompute from scratch (``request_recompute``) changes nothing."""
+    from operations.helpdesk.services.clocks import request_recompute
+    from tests.factories import LocationFactory
+
+    fields = dict(fields)
+    if fields.pop("located", False):
+        fields["location"] = LocationFactory(plan=plan, timezone="Australia/Sydney").pk
+    request_id = upsert(api, **fields)["id"]
+    for update in (
+        None,
+        {
+            "status": "Pending Caller",
+            "impact": "low",
+            "urgency": "low",
+            "occurred_at": "2027-07-05T09:50:00Z",
+        },
+        {"status": "Work in Progress", "level": 3, "occurred_at": "2027-07-05T09:55:00Z"},
+    ):
+        if update is not None:
+            upsert(api, 200, **update)
+        written = _stored(request_id)
+        assert written[1], "the request has clocks"
+        request_recompute(request=SupportRequest.objects.get(pk=request_id))
+        assert _stored(request_id) == written, update
