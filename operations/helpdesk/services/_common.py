@@ -249,31 +249,32 @@ def _choice(value: Any, field: str, choices) -> str:
 def _status(plan: SupportPlan, api_key: ApiKey | None, value: Any) -> tuple[str, str, str]:
     """(our status, the helpdesk's name, clock effect) for a status name; unknown → 400 listing known."""
     text = str(value).strip()
-    mappings = {}
+    mappings: dict[str, tuple[str, str, str]] = {}  # lowered name → (name, status, clock effect)
     if api_key is not None:
         if connection.vendor == "postgresql":  # every status event asks: one prepared statement
             with connection.cursor() as cursor:
-                cursor.execute(*rows.prepared("sp_status_mappings", _status_mappings_sql(), [api_key.pk]))
-                stored = [rows.instance(StatusMapping, row) for row in cursor.fetchall()]
+                cursor.execute(*rows.prepared("sp_status_names", _status_mappings_sql(), [api_key.pk]))
+                stored = cursor.fetchall()  # three columns: no model instances needed
         else:
-            stored = StatusMapping.objects.filter(api_key=api_key)
-        mappings = {m.external_status.lower(): m for m in stored}
+            stored = StatusMapping.objects.filter(api_key=api_key).values_list(*_MAPPING_FIELDS)
+        mappings = {row[0].lower(): row for row in stored}
     mapping = mappings.get(text.lower())
     if mapping is not None:
-        return mapping.status, text, mapping.clock_effect
+        return mapping[1], text, mapping[2]
     if text in RequestStatus.values:
         return text, "", ""
-    known = sorted({m.external_status for m in mappings.values()}) + list(RequestStatus.values)
+    known = sorted({row[0] for row in mappings.values()}) + list(RequestStatus.values)
     raise ValidationError({"status": f"Unknown status “{text}”. Known statuses: {', '.join(known)}."})
+
+
+_MAPPING_FIELDS = ("external_status", "status", "clock_effect")
 
 
 @functools.cache
 def _status_mappings_sql() -> str:
     quote = connection.ops.quote_name
-    return (
-        f"SELECT {rows.columns(StatusMapping, 't')} FROM {rows.table(StatusMapping)} t "  # noqa: S608
-        f"WHERE t.{quote('api_key_id')} = %s"
-    )
+    columns = ", ".join(f"t.{quote(StatusMapping._meta.get_field(name).column)}" for name in _MAPPING_FIELDS)
+    return f"SELECT {columns} FROM {rows.table(StatusMapping)} t WHERE t.{quote('api_key_id')} = %s"  # noqa: S608
 
 
 def _actor(principal: Any, api_key: ApiKey | None) -> tuple[Any, ApiKey | None]:
