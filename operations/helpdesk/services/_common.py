@@ -155,7 +155,9 @@ def _level(plan: SupportPlan, value: Any) -> SupportLevel:
     if text.isdigit():
         if connection.vendor == "postgresql" and len(text) < 10:
             # Every hand-off names its level: one prepared statement (the ORM's costs more to build).
-            level = _fetch_one("sp_level_by_number", SupportLevel, _level_sql(), [plan.pk, int(text)])
+            level = _fetch_one(
+                "sp_level_by_number", SupportLevel, _level_by_number_sql(), [plan.pk, int(text)]
+            )
         else:
             level = SupportLevel.objects.filter(plan=plan, number=int(text)).first()
     if level is None:
@@ -205,7 +207,7 @@ def _fetch_one(name: str, model, sql: str, params: list):
 
 
 @functools.cache
-def _level_sql() -> str:
+def _level_by_number_sql() -> str:
     """The plan's level of a number (``%s``: the plan, the number; unique per plan)."""
     quote = connection.ops.quote_name
     return (

@@ -15,6 +15,7 @@ from django.utils import timezone
 from models_catalog.models import Party, SupportLevel
 from operations.helpdesk.idempotency import atomic_service
 from operations.helpdesk.services._common import (
+    _BIGINT_LIMIT,
     EVENT_FIELDS,
     EVENT_KINDS,
     REQUEST_FIELDS,
@@ -23,10 +24,12 @@ from operations.helpdesk.services._common import (
     _errors_raise,
     _instant,
     _level,
+    _level_by_number_sql,
     _lock,
     _lock_claiming,
     _owned,
     _party,
+    _party_sql,
     _priority,
     _sole_party,
     _status,
@@ -239,6 +242,43 @@ def _level_and_sole_party(plan: SupportPlan, value: Any) -> tuple[SupportLevel |
     level = rows.instance(SupportLevel, fetched[0][:split])
     parties = [row[split:] for row in fetched if row[0] == level.pk and row[split] is not None]
     return level, rows.instance(Party, parties[0]) if len(parties) == 1 else None
+
+
+def _level_and_party(plan: SupportPlan, level_value: Any, party_value: Any) -> tuple[SupportLevel, Party]:
+    """``_level`` and ``_party``, with their errors (the level's first); on PostgreSQL in one prepared
+    statement (a hand-off names both)."""
+    text = str(level_value).strip().upper().removeprefix("L")
+    by_pk = isinstance(party_value, int) or str(party_value).isdigit()
+    plain = (
+        connection.vendor == "postgresql"
+        and not isinstance(level_value, SupportLevel)
+        and not isinstance(party_value, Party)
+        and text.isdigit()
+        and len(text) < 10
+        and (not by_pk or abs(int(party_value)) < _BIGINT_LIMIT)
+    )
+    if not plain:  # the separate lookups handle instances and odd values
+        return _level(plan, level_value), _party(plan, party_value)
+    pk = int(party_value) if by_pk else None
+    params = [plan.pk, int(text), plan.pk, pk, str(party_value).strip(), pk]
+    with connection.cursor() as cursor:
+        cursor.execute(*rows.prepared("sp_level_and_party", _level_and_party_sql(), params))
+        row = cursor.fetchone()
+    split = rows.width(SupportLevel)
+    level = rows.instance(SupportLevel, row[:split]) if row[0] is not None else _level(plan, level_value)
+    party = rows.instance(Party, row[split:]) if row[split] is not None else _party(plan, party_value)
+    return level, party  # (an unknown one raised its error above)
+
+
+@functools.cache
+def _level_and_party_sql() -> str:
+    """One row: the plan's level of a number (``_level_sql``) and the party of an id or name
+    (``_party_sql``), each null when there is none; their parameters one after the other."""
+    return (
+        f"SELECT {rows.columns(SupportLevel, 'l')}, {rows.columns(Party, 'p')} FROM (SELECT 1) one "  # noqa: S608
+        f"LEFT OUTER JOIN LATERAL ({_level_by_number_sql()}) l ON TRUE "
+        f"LEFT OUTER JOIN LATERAL ({_party_sql()}) p ON TRUE"
+    )
 
 
 def _matrix_priority(plan: SupportPlan, impact: str, urgency: str) -> Priority | None:
@@ -611,12 +651,13 @@ def event_record(
     if kind == RequestEventKind.HANDED_OFF:
         if data.get("level") in (None, "") and data.get("party") in (None, ""):
             raise ValidationError({"level": "A hand-off names the level and/or the party it goes to."})
-        if data.get("level") not in (None, ""):
-            event.level = _level(plan, data["level"])
-        if data.get("party") not in (None, ""):
+        named_level, named_party = data.get("level") not in (None, ""), data.get("party") not in (None, "")
+        if named_level and named_party:
+            event.level, event.party = _level_and_party(plan, data["level"], data["party"])
+        elif named_level:
+            event.level, event.party = _level_and_sole_party(plan, data["level"])
+        else:
             event.party = _party(plan, data["party"])
-        elif event.level is not None:
-            event.party = _sole_party(event.level)
     reference = (data.get("reference") or "").strip()
     if reference:
         event.reference = reference
