@@ -26,26 +26,72 @@ from supportplan.models import ApiKey, SupportPlan
 # --- References --------------------------------------------------------------------------------
 def _reference_party(plan: SupportPlan, system: str) -> Party | None:
     """The party a reference system names (its name, helpdesk system or kind), when exactly one does."""
-    if connection.vendor == "postgresql":  # every new request and hand-off asks: one plain statement
-        matches = rows.fetch(Party, _reference_party_where(), [plan.pk, system, system, system])
-    else:
-        matches = list(
-            Party.objects.filter(plan=plan).filter(
-                Q(name__iexact=system) | Q(kind__iexact=system) | Q(helpdesk_system__iexact=system)
-            )[:2]
-        )
+    if connection.vendor == "postgresql":  # every new request and hand-off asks: one prepared statement
+        with connection.cursor() as cursor:
+            cursor.execute(
+                *rows.prepared("sp_reference_party", _reference_party_sql(), [plan.pk, *[system] * 3])
+            )
+            matches = cursor.fetchall()
+        return rows.instance(Party, matches[0]) if len(matches) == 1 else None
+    matches = list(
+        Party.objects.filter(plan=plan).filter(
+            Q(name__iexact=system) | Q(kind__iexact=system) | Q(helpdesk_system__iexact=system)
+        )[:2]
+    )
     return matches[0] if len(matches) == 1 else None
 
 
 @functools.cache
-def _reference_party_where() -> str:
+def _reference_party_sql() -> str:
     """``_reference_party``'s filter as the ORM writes ``iexact`` on PostgreSQL, at most two rows."""
     quote = connection.ops.quote_name
     matches = " OR ".join(
         f"UPPER(t.{quote(Party._meta.get_field(name).column)}::text) = UPPER(%s)"
         for name in ("name", "kind", "helpdesk_system")
     )
-    return f"t.{quote('plan_id')} = %s AND ({matches}) LIMIT 2"
+    return (
+        f"SELECT {rows.columns(Party, 't')} FROM {rows.table(Party)} t "  # noqa: S608
+        f"WHERE t.{quote('plan_id')} = %s AND ({matches}) LIMIT 2"
+    )
+
+
+@functools.cache
+def _reference_store_sql() -> str:
+    """One reference stored unless its (plan, system, reference) is taken, and the reference that
+    takes it (``%s``: ``rows.insert_sql``'s values, then the plan, system and reference). Rows: (True,
+    the new row) or (False, the stored row); none when it is taken by a row this statement's
+    snapshot does not see (a concurrent transaction's). The ``SELECT`` does not see the ``INSERT``'s
+    row (one snapshot): a stored row it finds is the one the insert conflicted with."""
+    quote = connection.ops.quote_name
+    sample = RequestReference(plan_id=0, request_id=0, system="", reference="")
+    insert, _ = rows.insert_sql([sample])
+    returned = ", ".join(quote(field.column) for field in RequestReference._meta.concrete_fields)
+    return (
+        f"WITH made AS ({insert} ON CONFLICT DO NOTHING RETURNING {returned}) "  # noqa: S608
+        f"SELECT TRUE, {rows.columns(RequestReference, 'r')} FROM made r UNION ALL "
+        f"SELECT FALSE, {rows.columns(RequestReference, 'r')} FROM {rows.table(RequestReference)} r "
+        f"WHERE r.{quote('plan_id')} = %s AND r.{quote('system')} = %s AND r.{quote('reference')} = %s"
+    )
+
+
+_REFERENCE_PK_INDEX = RequestReference._meta.concrete_fields.index(RequestReference._meta.pk)
+
+
+def _reference_store(made: RequestReference) -> RequestReference | None:
+    """``made`` stored (PostgreSQL, one prepared statement), or the stored reference with its key;
+    None when the key is taken by a row not visible yet."""
+    _, params = rows.insert_sql([made])
+    params += [made.plan_id, made.system, made.reference]
+    with connection.cursor() as cursor:
+        cursor.execute(*rows.prepared("sp_reference_store", _reference_store_sql(), params))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if not row[0]:
+        return rows.instance(RequestReference, row[1:])
+    made.pk = row[1 + _REFERENCE_PK_INDEX]
+    made._state.adding, made._state.db = False, connection.alias
+    return made
 
 
 @atomic_service
@@ -76,34 +122,49 @@ def reference_add(
                 f"{checked.reference_pattern}."
             }
         )
-    existing = RequestReference.objects.filter(
-        plan_id=request.plan_id, system=system, reference=reference
-    ).first()
-    if existing is not None:
-        if existing.request_id != request.pk:
-            raise ValidationError(
-                {
-                    "reference": f"{system} reference {reference} already belongs to request "
-                    f"#{existing.request_id}."
-                }
-            )
-        return existing
     made = RequestReference(
         plan_id=request.plan_id, request=request, system=system, reference=reference, party=party
     )
-    taken = ValidationError({"reference": f"{system} reference {reference} is already taken."})
     if connection.vendor == "postgresql":
-        # Taken concurrently since the check above: ON CONFLICT answers it without a savepoint
-        # (two more round trips on every hand-off and every new request).
-        if not rows.insert([made], on_conflict_do_nothing=True):
-            raise taken
-        return made
+        # Stored, or found stored, in one statement without a savepoint (ON CONFLICT): every new
+        # request and hand-off brings a reference, updates bring theirs again.
+        stored = _reference_store(made)
+        if stored is None:
+            raise _taken(system, reference)
+        return made if stored is made else _same_request(stored, request, system, reference)
+    existing = _stored_reference(request, system, reference)
+    if existing is not None:
+        return _same_request(existing, request, system, reference)
     try:
         with transaction.atomic():
             made.save()
     except IntegrityError:
-        raise taken from None
+        raise _taken(system, reference) from None
     return made
+
+
+def _stored_reference(request: SupportRequest, system: str, reference: str) -> RequestReference | None:
+    return RequestReference.objects.filter(
+        plan_id=request.plan_id, system=system, reference=reference
+    ).first()
+
+
+def _same_request(
+    existing: RequestReference, request: SupportRequest, system: str, reference: str
+) -> RequestReference:
+    """The stored reference when it is ``request``'s; else the error naming the request it belongs to."""
+    if existing.request_id != request.pk:
+        raise ValidationError(
+            {
+                "reference": f"{system} reference {reference} already belongs to request "
+                f"#{existing.request_id}."
+            }
+        )
+    return existing
+
+
+def _taken(system: str, reference: str) -> ValidationError:
+    return ValidationError({"reference": f"{system} reference {reference} is already taken."})
 
 
 def request_by_reference(*, plan: SupportPlan, system: str, reference: str) -> SupportRequest | None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from models_catalog.models import Party, SupportLevel
 from operations.helpdesk.idempotency import atomic_service
 from operations.helpdesk.services._common import (
+    _BIGINT_LIMIT,
     EVENT_FIELDS,
     EVENT_KINDS,
     REQUEST_FIELDS,
@@ -23,27 +24,42 @@ from operations.helpdesk.services._common import (
     _errors_raise,
     _instant,
     _level,
+    _level_by_number_sql,
     _lock,
     _lock_claiming,
     _owned,
     _party,
+    _party_sql,
     _priority,
     _sole_party,
     _status,
 )
-from operations.helpdesk.services.clocks import _event_rows, _facts_of, _recompute_locked, _request_facts
+from operations.helpdesk.services.clocks import (
+    _STEP_COLUMNS,
+    _TARGET_COLUMNS,
+    _event_rows,
+    _facts_of,
+    _policy_day,
+    _recompute_locked,
+    _request_facts,
+    _RequestFacts,
+)
 from operations.helpdesk.services.references import reference_add
 from operations.models import (
+    EscalationStep,
     Impact,
     Priority,
     PriorityMatrixCell,
     RequestEvent,
     RequestEventKind,
     RequestType,
+    ServiceCalendar,
+    SlaPolicy,
+    SlaTarget,
     SupportRequest,
     Urgency,
 )
-from operations.selectors import priority_for
+from operations.selectors import phase_on, policy_in_force_sql, priority_for
 from operations.statuses import RequestStatus
 from supportplan.lib import rows
 from supportplan.models import ApiKey, Location, SupportPlan
@@ -183,7 +199,8 @@ def _level_sql() -> str:
         f"SELECT {rows.columns(Party, 'p')} FROM {rows.table(Party)} p "
         f"INNER JOIN {quote(through._meta.db_table)} t ON t.{party_column} = p.{quote('id')} "
         f"WHERE t.{level_column} = l.{quote('id')} LIMIT 2) q ON TRUE "
-        f"WHERE l.{quote('plan_id')} = %s AND l.{quote('number')} = %s "
+        # An integer parameter: a number beyond the column's smallint finds nothing, as in the ORM.
+        f"WHERE l.{quote('plan_id')} = %s AND l.{quote('number')} = %s::integer "
         f"ORDER BY l.{quote('plan_id')}, l.{quote('number')}, l.{quote('id')}"
     )
 
@@ -216,9 +233,8 @@ def _level_and_sole_party(plan: SupportPlan, value: Any) -> tuple[SupportLevel |
     if not (plain and text.isdigit() and len(text) < 10):  # else: the ORM's own handling of odd numbers
         level = _level(plan, value)
         return level, _sole_party(level)
-    sql = _level_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [plan.pk, int(text)])
+        cursor.execute(*rows.prepared("sp_level_sole_party", _level_sql(), [plan.pk, int(text)]))
         fetched = cursor.fetchall()
     if not fetched:
         return _level(plan, value), None  # raises the error naming the plan's levels
@@ -228,15 +244,51 @@ def _level_and_sole_party(plan: SupportPlan, value: Any) -> tuple[SupportLevel |
     return level, rows.instance(Party, parties[0]) if len(parties) == 1 else None
 
 
+def _level_and_party(plan: SupportPlan, level_value: Any, party_value: Any) -> tuple[SupportLevel, Party]:
+    """``_level`` and ``_party``, with their errors (the level's first); on PostgreSQL in one prepared
+    statement (a hand-off names both)."""
+    text = str(level_value).strip().upper().removeprefix("L")
+    by_pk = isinstance(party_value, int) or str(party_value).isdigit()
+    plain = (
+        connection.vendor == "postgresql"
+        and not isinstance(level_value, SupportLevel)
+        and not isinstance(party_value, Party)
+        and text.isdigit()
+        and len(text) < 10
+        and (not by_pk or abs(int(party_value)) < _BIGINT_LIMIT)
+    )
+    if not plain:  # the separate lookups handle instances and odd values
+        return _level(plan, level_value), _party(plan, party_value)
+    pk = int(party_value) if by_pk else None
+    params = [plan.pk, int(text), plan.pk, pk, str(party_value).strip(), pk]
+    with connection.cursor() as cursor:
+        cursor.execute(*rows.prepared("sp_level_and_party", _level_and_party_sql(), params))
+        row = cursor.fetchone()
+    split = rows.width(SupportLevel)
+    level = rows.instance(SupportLevel, row[:split]) if row[0] is not None else _level(plan, level_value)
+    party = rows.instance(Party, row[split:]) if row[split] is not None else _party(plan, party_value)
+    return level, party  # (an unknown one raised its error above)
+
+
+@functools.cache
+def _level_and_party_sql() -> str:
+    """One row: the plan's level of a number (``_level_sql``) and the party of an id or name
+    (``_party_sql``), each null when there is none; their parameters one after the other."""
+    return (
+        f"SELECT {rows.columns(SupportLevel, 'l')}, {rows.columns(Party, 'p')} FROM (SELECT 1) one "  # noqa: S608
+        f"LEFT OUTER JOIN LATERAL ({_level_by_number_sql()}) l ON TRUE "
+        f"LEFT OUTER JOIN LATERAL ({_party_sql()}) p ON TRUE"
+    )
+
+
 def _matrix_priority(plan: SupportPlan, impact: str, urgency: str) -> Priority | None:
     """``priority_for``; on PostgreSQL one plain statement."""
     if connection.vendor != "postgresql":
         return priority_for(plan=plan, impact=impact, urgency=urgency)
     if impact not in Impact.values or urgency not in Urgency.values:
         return None
-    sql = _matrix_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [plan.pk, impact, urgency])
+        cursor.execute(*rows.prepared("sp_matrix_priority", _matrix_sql(), [plan.pk, impact, urgency]))
         row = cursor.fetchone()
     return rows.instance(Priority, row) if row is not None else None
 
@@ -249,9 +301,10 @@ def _existing(plan: SupportPlan, source_system: str, source_id: str) -> SupportR
             .filter(plan=plan, source_system=source_system, source_id=source_id)
             .first()
         )
-    sql = _existing_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [plan.pk, source_system, source_id])
+        cursor.execute(
+            *rows.prepared("sp_request_by_source", _existing_sql(), [plan.pk, source_system, source_id])
+        )
         row = cursor.fetchone()
     return rows.instance(SupportRequest, row) if row is not None else None
 
@@ -342,7 +395,7 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest 
     request.current_level, request.current_party = parsed.level, parsed.party
     request.full_clean(exclude=_RESOLVED_RELATIONS, validate_constraints=False)
     if connection.vendor == "postgresql":
-        if not rows.insert([request], on_conflict_do_nothing=True):
+        if not _insert_prepared("sp_request_insert", request, on_conflict_do_nothing=True):
             return None  # a concurrent upsert stored this source key first
     else:
         request.save()
@@ -364,16 +417,87 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest 
         api_key=key,
         user=user,
     )
-    _insert(created_event)
+    if connection.vendor == "postgresql":
+        _insert_prepared("sp_request_event_insert", created_event)
+    else:
+        created_event.save()
     references = {}
     for system, reference, party in parsed.references or []:
         added = reference_add(request=request, system=system, reference=reference, party=party)
         references.setdefault(added.pk, added)
-    request = _recompute_locked(request, now=now, events=[_facts_of(created_event)], source_ids=set())
+    request = _recompute_created(request, created_event, now=now)
     # All the new request has was written here: its response reads none of it again.
     request.written_events = [created_event]
     request.written_references = sorted(references.values(), key=lambda made: (made.created_at, made.pk))
     return request
+
+
+def _recompute_created(request: SupportRequest, created_event: RequestEvent, *, now) -> SupportRequest:
+    """The new request's recompute. On PostgreSQL the policy in force and its targets are read in one
+    statement, and the clocks are not read: a request created in this transaction has none."""
+    events = [_facts_of(created_event)]
+    if connection.vendor != "postgresql":
+        return _recompute_locked(request, now=now, events=events, source_ids=set())
+    policy, target_rows = _policy_and_targets(request)
+    if policy is None:  # no policy in force: nothing to read ahead
+        return _recompute_locked(request, now=now, events=events, source_ids=set())
+    request.policy = policy  # the recompute keeps it (and stores it): it is the one in force
+    facts = _RequestFacts(events, set(), [], target_rows, None)
+    return _recompute_locked(request, now=now, facts=facts, keep_policy=True)
+
+
+def _policy_and_targets(request: SupportRequest) -> tuple[SlaPolicy | None, list[tuple]]:
+    """``policy_in_force`` for the request's day and the rows of ``_target_rows`` for that policy, in
+    one prepared statement (PostgreSQL)."""
+    plan, day = request.plan, _policy_day(request)
+    params = [plan.pk, day, day, phase_on(plan=plan, day=day)]
+    with connection.cursor() as cursor:
+        cursor.execute(*rows.prepared("sp_policy_and_targets", _policy_and_targets_sql(), params))
+        fetched = cursor.fetchall()
+    if not fetched:
+        return None, []
+    split = rows.width(SlaPolicy)
+    policy = rows.instance(SlaPolicy, fetched[0][:split])
+    return policy, [row[split:] for row in fetched if row[split] is not None]
+
+
+@functools.cache
+def _policy_and_targets_sql() -> str:
+    """The policy in force (``policy_in_force_sql``, its parameters) with, on each row, one target of
+    it and one step of the target's ladder as ``_target_rows`` reads them, in its order (a policy
+    without targets: one row, the target's columns null)."""
+    quote = connection.ops.quote_name
+    target_fields = {field.attname: field.column for field in SlaTarget._meta.concrete_fields}
+    step_fields = {field.attname: field.column for field in EscalationStep._meta.concrete_fields}
+    target = [f"t.{quote(target_fields[name])}" for name in _TARGET_COLUMNS]
+    steps = [f"s.{quote(step_fields[name])}" for name in _STEP_COLUMNS]
+    columns = [*target[:5], f"c.{quote('updated_at')}", *target[5:], *steps]
+    return (
+        f"WITH p AS ({policy_in_force_sql()}) "  # noqa: S608
+        f"SELECT {rows.columns(SlaPolicy, 'p')}, {', '.join(columns)} FROM p LEFT OUTER JOIN "
+        f"({rows.table(SlaTarget)} t INNER JOIN {rows.table(ServiceCalendar)} c "
+        f"ON c.{quote('id')} = t.{quote(target_fields['calendar_id'])} "
+        f"LEFT OUTER JOIN {rows.table(EscalationStep)} s "
+        f"ON s.{quote(step_fields['target_id'])} = t.{quote('id')}) "
+        f"ON t.{quote(target_fields['policy_id'])} = p.{quote('id')} "
+        f"ORDER BY t.{quote('id')}, s.{quote('position')}, s.{quote('id')}"
+    )
+
+
+def _insert_prepared(name: str, obj, *, on_conflict_do_nothing: bool = False) -> bool:
+    """``rows.insert`` of one new instance as a prepared statement (PostgreSQL; ``name``: one per model
+    and conflict handling). False: a unique constraint kept the row out (``on_conflict_do_nothing``)."""
+    sql, params = rows.insert_sql([obj])
+    conflict = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
+    sql += f"{conflict} RETURNING {connection.ops.quote_name(type(obj)._meta.pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(*rows.prepared(name, sql, params))
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+    return True
 
 
 def _insert(obj) -> None:
@@ -390,7 +514,14 @@ def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now)
     if "title" in fields and not fields["title"]:
         raise ValidationError({"title": "Give the request a title."})
     at = parsed.occurred_at or now
-    facts, source_ids = _event_rows(request)  # the recompute replays them: read once
+    read = None
+    if connection.vendor == "postgresql":
+        # The events, the clocks and the stored policy's targets in one statement: the recompute
+        # reads none of them again (the targets serve when the policy in force is the stored one).
+        read = _request_facts(request)
+        facts, source_ids = read.events, read.source_ids
+    else:
+        facts, source_ids = _event_rows(request)  # the recompute replays them: read once
     sequence = max((fact.sequence for fact in facts), default=0) + 1
     common = {"plan_id": request.plan_id, "request": request, "occurred_at": at, "api_key": key, "user": user}
     common["actor_name"] = fields.pop("actor_name", "")
@@ -446,7 +577,7 @@ def _request_update(*, request: SupportRequest, parsed: _Parsed, user, key, now)
     facts.extend(_facts_of(event) for event in new_events)
     for system, reference, party in parsed.references or []:
         reference_add(request=request, system=system, reference=reference, party=party)
-    return _recompute_locked(request, now=now, events=facts, source_ids=source_ids)
+    return _recompute_locked(request, now=now, events=facts, source_ids=source_ids, facts=read)
 
 
 # --- Events --------------------------------------------------------------------------------------
@@ -520,12 +651,13 @@ def event_record(
     if kind == RequestEventKind.HANDED_OFF:
         if data.get("level") in (None, "") and data.get("party") in (None, ""):
             raise ValidationError({"level": "A hand-off names the level and/or the party it goes to."})
-        if data.get("level") not in (None, ""):
-            event.level = _level(plan, data["level"])
-        if data.get("party") not in (None, ""):
+        named_level, named_party = data.get("level") not in (None, ""), data.get("party") not in (None, "")
+        if named_level and named_party:
+            event.level, event.party = _level_and_party(plan, data["level"], data["party"])
+        elif named_level:
+            event.level, event.party = _level_and_sole_party(plan, data["level"])
+        else:
             event.party = _party(plan, data["party"])
-        elif event.level is not None:
-            event.party = _sole_party(event.level)
     reference = (data.get("reference") or "").strip()
     if reference:
         event.reference = reference
