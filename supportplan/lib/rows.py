@@ -408,8 +408,9 @@ def flush() -> None:
 
 
 # --- Prepared statements ---------------------------------------------------------------------
-#: Per statement name: its ``PREPARE`` text and its ``EXECUTE`` text (built once per process).
-_statement_texts: dict[str, tuple[str, str]] = {}
+#: Per statement name: its ``PREPARE`` text, its ``EXECUTE`` text (built once per process) and the
+#: SQL it was built from.
+_statement_texts: dict[str, tuple[str, str, str]] = {}
 
 
 def _prepared_names(conn=None) -> set[str] | None:
@@ -451,7 +452,11 @@ def prepared(name: str, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[
         texts = _statement_texts[name] = (
             f"PREPARE {name} AS {numbered}",
             f"EXECUTE {name}({', '.join(['%s'] * count)})",
+            sql,
         )
+    elif texts[2] != sql:
+        # A session keeps the first text prepared under a name: another would run the wrong one.
+        raise ValueError(f"The prepared statement {name} is used with another text.")
     if name not in names:
         with conn.cursor() as cursor:
             cursor.execute(texts[0])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from operations.models import TaskOccurrence
 from operations.models.maintenance import ReminderKind
 from supportplan.lib import rows
@@ -117,6 +119,9 @@ def test_a_prepared_statement_is_prepared_once_per_connection(needs_postgres, pl
     with CaptureQueriesContext(connection) as captured:
         assert read() == 0
     assert [query["sql"].split(" ")[0] for query in captured.captured_queries] == ["SELECT", "EXECUTE"]
+    # A name stands for one statement: used with another text it is refused, not run.
+    with pytest.raises(ValueError, match="sp_test_read"):
+        rows.prepared("sp_test_read", sql.replace("late_reminders_sent", "early_reminders_sent"), [row.pk])
 
 
 def test_instance_with_sets_each_related_instance_or_none_as_select_related_would(needs_postgres, plan):
