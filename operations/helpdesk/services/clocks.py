@@ -67,11 +67,11 @@ def _policy_day(request: SupportRequest):
 
 def _target_facts(
     policy: SlaPolicy | None, rows: list[tuple] | None = None
-) -> tuple[list[TargetFacts], dict[int, _CalendarVersion]]:
+) -> tuple[tuple[TargetFacts, ...], dict[int, _CalendarVersion]]:
     """The policy's targets with their ladders, and the calendars they run on (one plain query:
     this runs for every event). ``rows``: that query's rows, read already (``_request_facts``)."""
     if policy is None:
-        return [], {}
+        return (), {}
     if rows is not None:
         pass
     elif connection.vendor == "postgresql":
@@ -98,6 +98,16 @@ def _target_facts(
                 "escalation_steps__max_repeats",
             )
         )
+    return _targets_of_rows(tuple(rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _targets_of_rows(
+    rows: tuple[tuple, ...],
+) -> tuple[tuple[TargetFacts, ...], dict[int, _CalendarVersion]]:
+    """``_target_facts`` from the query's rows. A function of the rows alone (every column the facts
+    and the calendar versions take is in them), so the facts are built once per policy version
+    rather than for every event. Callers must not change the dict."""
     heads: dict[int, tuple] = {}
     steps: dict[int, list[StepFacts]] = {}
     calendars: dict[int, _CalendarVersion] = {}
@@ -106,7 +116,7 @@ def _target_facts(
         calendars[row[4]] = _CalendarVersion(row[4], row[5])
         if row[8] is not None:
             steps.setdefault(row[0], []).append(StepFacts(*row[8:]))
-    facts = [
+    facts = tuple(
         TargetFacts(
             id=target_id,
             priority_id=priority_id,
@@ -127,7 +137,7 @@ def _target_facts(
             request_type,
             level_id,
         ) in heads.values()
-    ]
+    )
     return facts, calendars
 
 
@@ -373,7 +383,8 @@ def _done_keys(
 
 
 def _outbox_keys(*, plan_id: int, keys: list[str]) -> set[str]:
-    """Which of ``keys`` have a notice or a webhook delivery in the plan's outbox (one query)."""
+    """Which of ``keys`` have a notice or a webhook delivery in the plan's outbox (one query; the set
+    removes the duplicates)."""
     if connection.vendor == "postgresql":
         # One array parameter instead of an IN list of every ladder entry of every clock.
         quote = connection.ops.quote_name
@@ -382,7 +393,7 @@ def _outbox_keys(*, plan_id: int, keys: list[str]) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT {event_key} FROM {notices} WHERE {plan} = %s AND {event_key} = ANY(%s) "  # noqa: S608
-                f"UNION SELECT {event_key} FROM {deliveries} WHERE {plan} = %s AND {event_key} = ANY(%s)",
+                f"UNION ALL SELECT {event_key} FROM {deliveries} WHERE {plan} = %s AND {event_key} = ANY(%s)",
                 [plan_id, keys, plan_id, keys],
             )
             return {row[0] for row in cursor.fetchall()}
@@ -440,9 +451,15 @@ def _compute(
     targets, calendars = _target_facts(policy, read_targets)
     stored = facts.clocks if facts is not None else _stored_clocks(request)
     existing = {(clock.target_id, clock.cycle): clock for clock in stored}
-    done = _done_keys(request, existing.values(), targets, source_ids)
-    for key, entries in (extra_done or {}).items():
-        done.setdefault(key, set()).update(entries)
+
+    def done_for(running: list[tuple[int, int]]) -> dict[tuple[int, int], set[tuple[int, int]]]:
+        # Only running clocks look at their ladder: the outbox is asked about theirs alone (and not
+        # at all when none of them has a stored row with a ladder).
+        done = _done_keys(request, [existing[key] for key in running if key in existing], targets, source_ids)
+        for key, entries in (extra_done or {}).items():
+            done.setdefault(key, set()).update(entries)
+        return done
+
     facts = None
     if policy is not None:
         facts = PolicyFacts(
@@ -456,8 +473,8 @@ def _compute(
         targets=targets,
         engines={calendar_id: engine_for(calendar) for calendar_id, calendar in calendars.items()},
         now=now,
-        done=done,
         markers=markers,
+        done_for=done_for,
     )
     return _Computed(request=request, policy=policy, result=result, existing=existing)
 
