@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -329,10 +330,10 @@ def _request_facts(request: SupportRequest) -> _RequestFacts:
     for row in fetched:
         kind = row[0]
         if kind == 1:
-            event = row[start_events:start_clocks]
-            events.append(EventFacts(*event[1:4], *event[4:9], id=event[0]))
-            if event[9]:
-                source_ids.add(event[9])
+            # _EVENT_COLUMNS: the id, the facts' columns in order, the source event id.
+            events.append(EventFacts(*row[start_events + 1 : start_events + 9], id=row[start_events]))
+            if row[start_events + 9]:
+                source_ids.add(row[start_events + 9])
         elif kind == 2:
             clocks.append(light_clock(row[start_clocks:start_targets]))
         elif kind == 3:
@@ -479,26 +480,29 @@ def _compute(
     return _Computed(request=request, policy=policy, result=result, existing=existing)
 
 
-def _clock_values(clock, now: datetime) -> dict[str, Any]:
-    return {
-        "metric": clock.metric,
-        "level_id": clock.level_id,
-        "party_id": clock.party_id,
-        "calendar_id": clock.calendar_id,
-        "target_seconds": clock.target_seconds,
-        "started_at": clock.started_at,
-        "stopped_at": clock.stopped_at,
-        "state": clock.state,
-        "elapsed_seconds": clock.elapsed_seconds,
-        "paused_seconds": clock.paused_seconds,
-        "paused_since": clock.paused_since,
-        "warn_at": clock.warn_at,
-        "breach_at": clock.breach_at,
-        "breached_at": clock.breached_at,
-        "next_step_at": clock.next_step_at,
-        "next_step_id": clock.next_step_id,
-        "next_step_repeat": clock.next_step_repeat,
-    }
+#: What a recompute stores of a clock: ``ClockResult`` and ``SlaClock`` (its attnames) share the names.
+_CLOCK_VALUES = (
+    "metric",
+    "level_id",
+    "party_id",
+    "calendar_id",
+    "target_seconds",
+    "started_at",
+    "stopped_at",
+    "state",
+    "elapsed_seconds",
+    "paused_seconds",
+    "paused_since",
+    "warn_at",
+    "breach_at",
+    "breached_at",
+    "next_step_at",
+    "next_step_id",
+    "next_step_repeat",
+)
+_clock_values = operator.attrgetter(*_CLOCK_VALUES)
+#: A running clock's values but its elapsed time (see ``_write``).
+_live_clock_values = operator.attrgetter(*(name for name in _CLOCK_VALUES if name != "elapsed_seconds"))
 
 
 def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> SupportRequest:
@@ -507,7 +511,6 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
     request, result = computed.request, computed.result
     seen, to_update, to_create = set(), [], []
     for clock in result.clocks:
-        values = _clock_values(clock, now)
         stored = computed.existing.get(clock.key)
         seen.add(clock.key)
         if stored is None:
@@ -518,15 +521,15 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
                     target_id=clock.target_id,
                     cycle=clock.cycle,
                     computed_at=now,
-                    **values,
+                    **dict(zip(_CLOCK_VALUES, _clock_values(clock), strict=True)),
                 )
             )
             continue
         # A running clock whose instants did not move keeps its stored (elapsed, computed_at) pair:
         # it ran all along, so readers extrapolate from it (``clock_figures``) and no write is needed.
-        compared = [name for name in values if name != "elapsed_seconds" or not clock.is_live]
-        if any(getattr(stored, name) != values[name] for name in compared):
-            for name, value in values.items():
+        compared = _live_clock_values if clock.is_live else _clock_values
+        if compared(stored) != compared(clock):
+            for name, value in zip(_CLOCK_VALUES, _clock_values(clock), strict=True):
                 setattr(stored, name, value)
             stored.computed_at = now
             to_update.append(stored)
