@@ -506,8 +506,9 @@ _live_clock_values = operator.attrgetter(*(name for name in _CLOCK_VALUES if nam
 
 
 def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> SupportRequest:
-    """Stores the computed clocks and request columns. ``defer`` (PostgreSQL): the clock updates and
-    the request's update wait for the open ``rows.write_batch`` (nothing reads them before it ends)."""
+    """Stores the computed clocks and request columns. ``defer`` (PostgreSQL): the clock writes and
+    the request's update wait for the open ``rows.write_batch`` (nothing reads them before it ends;
+    the new clocks are not given their ids)."""
     request, result = computed.request, computed.result
     seen, to_update, to_create = set(), [], []
     for clock in result.clocks:
@@ -560,7 +561,12 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
         if to_update:
             sql, params = rows.bulk_update_sql(to_update, CLOCK_FIELDS, model=SlaClock)
             run(*rows.prepared(f"sp_clocks_update_{len(to_update)}", sql, params))
-        if to_create:
+        if to_create and defer:
+            # Nothing uses the new clocks' ids (the next recompute reads them back): queued with the
+            # batch too, their ids from the table's sequence, instead of a round trip of their own.
+            sql, params = rows.insert_sql(to_create)
+            run(*rows.prepared(f"sp_clocks_insert_{len(to_create)}", sql, params))
+        elif to_create:
             rows.insert(to_create)
         sql, params = rows.update_sql(
             SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk]
