@@ -45,7 +45,8 @@ Semantics (the policy in force is the one of the request's creation: hypercare o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -221,6 +222,22 @@ class _Slot:
         return self.stop is None
 
 
+def _target_index(
+    targets: Sequence[TargetFacts], request_type: str
+) -> dict[tuple[str, int, int | None], TargetFacts]:
+    """The target in force per (metric, priority, level) for the request type: the first one for
+    this request type, else the first one for any type."""
+    for_type: dict[tuple[str, int, int | None], TargetFacts] = {}
+    for_any: dict[tuple[str, int, int | None], TargetFacts] = {}
+    for target in targets:
+        key = (target.metric, target.priority_id, target.level_id)
+        if target.request_type == "":
+            for_any.setdefault(key, target)
+        elif target.request_type == request_type:
+            for_type.setdefault(key, target)
+    return {**for_any, **for_type}
+
+
 class _Walk:
     def __init__(self, *, request_type: str, policy: PolicyFacts | None, targets: Sequence[TargetFacts]):
         self.request_type = request_type
@@ -237,6 +254,10 @@ class _Walk:
         self.closed_at: datetime | None = None
         self.created = False
         self.slots: list[_Slot] = []
+        #: The slots not stopped yet, in start order: every event visits these, not the whole history.
+        self.open_slots: list[_Slot] = []
+        #: The target per (metric, priority, level): asked at every slot start and priority change.
+        self._target_index = _target_index(targets, request_type)
         self.next_update_cycle = -1
         self.resolution_cycle = -1
         self.level_passes: dict[int, int] = {}
@@ -244,18 +265,7 @@ class _Walk:
 
     # -- targets ----------------------------------------------------------------------------------
     def target_for(self, metric: str, level_id: int | None) -> TargetFacts | None:
-        best = None
-        for target in self.targets:
-            if (
-                target.metric == metric
-                and target.priority_id == self.priority_id
-                and target.level_id == level_id
-                and target.request_type in ("", self.request_type)
-            ):
-                if target.request_type:  # a target for this request type beats one for any type
-                    return target
-                best = best or target
-        return best
+        return self._target_index.get((metric, self.priority_id, level_id))
 
     def _retarget(self, slot: _Slot, at: datetime) -> None:
         target = self.target_for(slot.metric, slot.level_id)
@@ -264,25 +274,31 @@ class _Walk:
             slot.targets.append((target_id, at))
 
     # -- pauses -----------------------------------------------------------------------------------
-    def _paused(self, slot: _Slot) -> bool:
+    def _pausing(self) -> tuple[bool, bool]:
+        """Whether the current status and clock effect pause (the request's clocks, the per-level
+        clocks): the same for every slot of a kind, so worked out once per event."""
         if self.effect == "pause":
             general = True
         elif self.effect == "resume":
             general = False
         else:
             general = self.status in self.policy.pause_statuses
-        if slot.level_id is not None and general:
-            return not (self.status == "awaiting_vendor" and self.policy.vendor_wait_keeps_vendor_clock)
-        return general
+        if general:
+            return True, not (self.status == "awaiting_vendor" and self.policy.vendor_wait_keeps_vendor_clock)
+        return False, False
+
+    def _paused(self, slot: _Slot) -> bool:
+        general, level = self._pausing()
+        return level if slot.level_id is not None else general
 
     def _apply_pauses(self, at: datetime) -> None:
-        for slot in self.slots:
-            if not slot.is_open:
-                continue
-            paused = self._paused(slot)
-            if paused and slot.paused_since is None:
-                slot.paused_since = at
-            elif not paused and slot.paused_since is not None:
+        general, level = self._pausing()
+        for slot in self.open_slots:
+            paused = level if slot.level_id is not None else general
+            if paused:
+                if slot.paused_since is None:
+                    slot.paused_since = at
+            elif slot.paused_since is not None:
                 slot.pauses.append((slot.paused_since, at))
                 slot.paused_since = None
 
@@ -295,6 +311,7 @@ class _Walk:
         if self._paused(slot):
             slot.paused_since = at
         self.slots.append(slot)
+        self.open_slots.append(slot)
 
     def _stop(self, slot: _Slot, at: datetime, reason: str) -> None:
         if not slot.is_open:
@@ -303,12 +320,12 @@ class _Walk:
         if slot.paused_since is not None:
             slot.pauses.append((slot.paused_since, at))
             slot.paused_since = None
+        # By identity: two slots may hold equal values.
+        self.open_slots = [other for other in self.open_slots if other is not slot]
 
     def _open(self, metric: str, *, level: bool = False) -> list[_Slot]:
         return [
-            slot
-            for slot in self.slots
-            if slot.is_open and slot.metric == metric and (slot.level_id is not None) == level
+            slot for slot in self.open_slots if slot.metric == metric and (slot.level_id is not None) == level
         ]
 
     def _start_level_pass(self, at: datetime) -> None:
@@ -320,9 +337,8 @@ class _Walk:
             self._start(metric, cycle, at, level_id=self.level_id)
 
     def _end_level_pass(self, at: datetime, reason: str = "met") -> None:
-        for slot in self.slots:
-            if slot.is_open and slot.level_id is not None:
-                self._stop(slot, at, reason)
+        for slot in [slot for slot in self.open_slots if slot.level_id is not None]:
+            self._stop(slot, at, reason)
 
     def _level_acted(self, at: datetime) -> None:
         for slot in self._open(FIRST_RESPONSE, level=True):
@@ -366,7 +382,7 @@ class _Walk:
         self._end_level_pass(at)
 
     def cancel(self, at: datetime) -> None:
-        for slot in self.slots:
+        for slot in list(self.open_slots):
             self._stop(slot, at, "cancelled")
 
     def reopen(self, at: datetime, status: str) -> None:
@@ -411,9 +427,8 @@ class _Walk:
                 self._level_acted(at)
         if kind in ("priority_changed", "escalated") and event.priority_id is not None:
             self.priority_id = event.priority_id
-            for slot in self.slots:
-                if slot.is_open:
-                    self._retarget(slot, at)
+            for slot in self.open_slots:
+                self._retarget(slot, at)
         if kind in ("handed_off", "escalated") and (event.level_id is not None or event.party_id is not None):
             if event.level_id is not None and event.level_id != self.level_id:
                 self._end_level_pass(at)
@@ -423,8 +438,8 @@ class _Walk:
                     self._start_level_pass(at)
             elif event.party_id is not None:
                 self.party_id = event.party_id
-                for slot in self.slots:
-                    if slot.is_open and slot.level_id is not None and slot.party_id is None:
+                for slot in self.open_slots:
+                    if slot.level_id is not None and slot.party_id is None:
                         slot.party_id = event.party_id
             self._hold(at)
         if kind == "public_update":
@@ -503,6 +518,18 @@ def step_entries(
     steps: Sequence[StepFacts], target_seconds: int, measure: _Measure | None
 ) -> list[StepEntry]:
     """Every step × repeat of a ladder with its threshold (business time) and instant, in due order."""
+    return [
+        StepEntry(
+            step_id, repeat, position, threshold, None if measure is None else measure.instant(threshold)
+        )
+        for step_id, repeat, position, threshold in _ladder(tuple(steps), target_seconds)
+    ]
+
+
+@functools.lru_cache(maxsize=1024)
+def _ladder(steps: tuple[StepFacts, ...], target_seconds: int) -> tuple[tuple[int, int, int, timedelta], ...]:
+    """(step id, repeat, position, threshold) of every step × repeat, in due order: fixed per target,
+    so worked out once rather than for every running clock at every event."""
     target = timedelta(seconds=target_seconds)
     entries = []
     for step in steps:
@@ -515,10 +542,16 @@ def step_entries(
         repeats = step.max_repeats if step.repeat_every_minutes else 0
         for repeat in range(repeats + 1):
             threshold = base + timedelta(minutes=(step.repeat_every_minutes or 0) * repeat)
-            at = measure.instant(threshold) if measure is not None else None
-            entries.append(StepEntry(step.id, repeat, step.position, threshold, at))
-    entries.sort(key=lambda entry: (entry.threshold, entry.position, entry.repeat))
-    return entries
+            entries.append((step.id, repeat, step.position, threshold))
+    entries.sort(key=lambda entry: (entry[3], entry[2], entry[1]))
+    return tuple(entries)
+
+
+@functools.lru_cache(maxsize=1024)
+def _warn_threshold(steps: tuple[StepFacts, ...], target_seconds: int) -> timedelta:
+    """When a clock is at risk: the ladder's first percentage step, else ``DEFAULT_WARN_PERCENT``."""
+    percents = [step.percent for step in steps if step.trigger == "percent" and step.percent]
+    return timedelta(seconds=target_seconds) * min(percents or [DEFAULT_WARN_PERCENT]) / 100
 
 
 def next_entry(
@@ -604,8 +637,7 @@ def _clock(
     next_step_id, next_repeat = None, 0
     if live:
         breach_at = deadline
-        percents = [step.percent for step in target.steps if step.trigger == "percent" and step.percent]
-        warn_at = measure.instant(target_span * min(percents or [DEFAULT_WARN_PERCENT]) / 100)
+        warn_at = measure.instant(_warn_threshold(target.steps, target.seconds))
         entry = next_entry(
             step_entries(target.steps, target.seconds, measure), done=done, marker=marker, now=now
         )
@@ -646,40 +678,50 @@ def replay(
     now: datetime,
     done: Mapping[tuple[int, int], set[tuple[int, int]]] | None = None,
     markers: Mapping[tuple[int, int], tuple[int, int]] | None = None,
+    done_for: Callable[[list[tuple[int, int]]], Mapping[tuple[int, int], set[tuple[int, int]]]] | None = None,
 ) -> ReplayResult:
     """The request's derived columns and clocks from its events (any order in, sorted here).
 
     ``engines`` maps calendar ids to business-time engines (every target's calendar); ``done`` and
     ``markers`` are keyed by (target id, cycle) — the ladder entries (step id, repeat) already acted
-    on, and the stored next step. Instants out are aware UTC.
+    on, and the stored next step. ``done_for``, instead of ``done``: called once with the keys of the
+    clocks running towards their deadline (the only ones whose ladder is looked at), it returns
+    ``done`` for them. Instants out are aware UTC.
     """
     ordered = sorted(events, key=lambda event: event.order)
     walk = _Walk(request_type=request_type, policy=policy, targets=targets)
     for event in ordered:
         walk.apply(event)
-    done, markers = done or {}, markers or {}
     by_id = {target.id: target for target in targets}
-    clocks: dict[tuple[int, int], ClockResult] = {}
+    # One clock per (target, cycle): a later slot's replaces an earlier one's (in the earlier one's
+    # place), so only the last is measured.
+    spans: dict[tuple[int, int], tuple[_Slot, TargetFacts, datetime | None, str]] = {}
     for slot in walk.slots:
         for index, (target_id, _since) in enumerate(slot.targets):
             if target_id is None:
                 continue
-            target = by_id[target_id]
             if index + 1 < len(slot.targets):
                 stop, reason = slot.targets[index + 1][1], "cancelled"
             else:
                 stop, reason = slot.stop, slot.reason
-            key = (target_id, slot.cycle)
-            clocks[key] = _clock(
-                slot,
-                target,
-                stop=stop,
-                reason=reason,
-                engine=engines[target.calendar_id],
-                now=now,
-                done=done.get(key, set()),
-                marker=markers.get(key),
-            )
+            spans[(target_id, slot.cycle)] = (slot, by_id[target_id], stop, reason)
+    if done_for is not None:
+        done = done_for(
+            [key for key, (slot, _, stop, _) in spans.items() if stop is None and slot.paused_since is None]
+        )
+    done, markers = done or {}, markers or {}
+    clocks: dict[tuple[int, int], ClockResult] = {}
+    for key, (slot, target, stop, reason) in spans.items():
+        clocks[key] = _clock(
+            slot,
+            target,
+            stop=stop,
+            reason=reason,
+            engine=engines[target.calendar_id],
+            now=now,
+            done=done.get(key, set()),
+            marker=markers.get(key),
+        )
     results = sorted(clocks.values(), key=lambda c: (c.started_at, c.metric, c.level_id or 0, c.cycle))
     counted = [clock for clock in results if clock.state != "cancelled"]
     if any(clock.breached_at is not None for clock in counted):

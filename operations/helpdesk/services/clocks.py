@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,11 +68,11 @@ def _policy_day(request: SupportRequest):
 
 def _target_facts(
     policy: SlaPolicy | None, rows: list[tuple] | None = None
-) -> tuple[list[TargetFacts], dict[int, _CalendarVersion]]:
+) -> tuple[tuple[TargetFacts, ...], dict[int, _CalendarVersion]]:
     """The policy's targets with their ladders, and the calendars they run on (one plain query:
     this runs for every event). ``rows``: that query's rows, read already (``_request_facts``)."""
     if policy is None:
-        return [], {}
+        return (), {}
     if rows is not None:
         pass
     elif connection.vendor == "postgresql":
@@ -98,6 +99,16 @@ def _target_facts(
                 "escalation_steps__max_repeats",
             )
         )
+    return _targets_of_rows(tuple(rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _targets_of_rows(
+    rows: tuple[tuple, ...],
+) -> tuple[tuple[TargetFacts, ...], dict[int, _CalendarVersion]]:
+    """``_target_facts`` from the query's rows. A function of the rows alone (every column the facts
+    and the calendar versions take is in them), so the facts are built once per policy version
+    rather than for every event. Callers must not change the dict."""
     heads: dict[int, tuple] = {}
     steps: dict[int, list[StepFacts]] = {}
     calendars: dict[int, _CalendarVersion] = {}
@@ -106,7 +117,7 @@ def _target_facts(
         calendars[row[4]] = _CalendarVersion(row[4], row[5])
         if row[8] is not None:
             steps.setdefault(row[0], []).append(StepFacts(*row[8:]))
-    facts = [
+    facts = tuple(
         TargetFacts(
             id=target_id,
             priority_id=priority_id,
@@ -127,7 +138,7 @@ def _target_facts(
             request_type,
             level_id,
         ) in heads.values()
-    ]
+    )
     return facts, calendars
 
 
@@ -319,10 +330,10 @@ def _request_facts(request: SupportRequest) -> _RequestFacts:
     for row in fetched:
         kind = row[0]
         if kind == 1:
-            event = row[start_events:start_clocks]
-            events.append(EventFacts(*event[1:4], *event[4:9], id=event[0]))
-            if event[9]:
-                source_ids.add(event[9])
+            # _EVENT_COLUMNS: the id, the facts' columns in order, the source event id.
+            events.append(EventFacts(*row[start_events + 1 : start_events + 9], id=row[start_events]))
+            if row[start_events + 9]:
+                source_ids.add(row[start_events + 9])
         elif kind == 2:
             clocks.append(light_clock(row[start_clocks:start_targets]))
         elif kind == 3:
@@ -373,7 +384,8 @@ def _done_keys(
 
 
 def _outbox_keys(*, plan_id: int, keys: list[str]) -> set[str]:
-    """Which of ``keys`` have a notice or a webhook delivery in the plan's outbox (one query)."""
+    """Which of ``keys`` have a notice or a webhook delivery in the plan's outbox (one query; the set
+    removes the duplicates)."""
     if connection.vendor == "postgresql":
         # One array parameter instead of an IN list of every ladder entry of every clock.
         quote = connection.ops.quote_name
@@ -382,7 +394,7 @@ def _outbox_keys(*, plan_id: int, keys: list[str]) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT {event_key} FROM {notices} WHERE {plan} = %s AND {event_key} = ANY(%s) "  # noqa: S608
-                f"UNION SELECT {event_key} FROM {deliveries} WHERE {plan} = %s AND {event_key} = ANY(%s)",
+                f"UNION ALL SELECT {event_key} FROM {deliveries} WHERE {plan} = %s AND {event_key} = ANY(%s)",
                 [plan_id, keys, plan_id, keys],
             )
             return {row[0] for row in cursor.fetchall()}
@@ -440,9 +452,15 @@ def _compute(
     targets, calendars = _target_facts(policy, read_targets)
     stored = facts.clocks if facts is not None else _stored_clocks(request)
     existing = {(clock.target_id, clock.cycle): clock for clock in stored}
-    done = _done_keys(request, existing.values(), targets, source_ids)
-    for key, entries in (extra_done or {}).items():
-        done.setdefault(key, set()).update(entries)
+
+    def done_for(running: list[tuple[int, int]]) -> dict[tuple[int, int], set[tuple[int, int]]]:
+        # Only running clocks look at their ladder: the outbox is asked about theirs alone (and not
+        # at all when none of them has a stored row with a ladder).
+        done = _done_keys(request, [existing[key] for key in running if key in existing], targets, source_ids)
+        for key, entries in (extra_done or {}).items():
+            done.setdefault(key, set()).update(entries)
+        return done
+
     facts = None
     if policy is not None:
         facts = PolicyFacts(
@@ -456,41 +474,44 @@ def _compute(
         targets=targets,
         engines={calendar_id: engine_for(calendar) for calendar_id, calendar in calendars.items()},
         now=now,
-        done=done,
         markers=markers,
+        done_for=done_for,
     )
     return _Computed(request=request, policy=policy, result=result, existing=existing)
 
 
-def _clock_values(clock, now: datetime) -> dict[str, Any]:
-    return {
-        "metric": clock.metric,
-        "level_id": clock.level_id,
-        "party_id": clock.party_id,
-        "calendar_id": clock.calendar_id,
-        "target_seconds": clock.target_seconds,
-        "started_at": clock.started_at,
-        "stopped_at": clock.stopped_at,
-        "state": clock.state,
-        "elapsed_seconds": clock.elapsed_seconds,
-        "paused_seconds": clock.paused_seconds,
-        "paused_since": clock.paused_since,
-        "warn_at": clock.warn_at,
-        "breach_at": clock.breach_at,
-        "breached_at": clock.breached_at,
-        "next_step_at": clock.next_step_at,
-        "next_step_id": clock.next_step_id,
-        "next_step_repeat": clock.next_step_repeat,
-    }
+#: What a recompute stores of a clock: ``ClockResult`` and ``SlaClock`` (its attnames) share the names.
+_CLOCK_VALUES = (
+    "metric",
+    "level_id",
+    "party_id",
+    "calendar_id",
+    "target_seconds",
+    "started_at",
+    "stopped_at",
+    "state",
+    "elapsed_seconds",
+    "paused_seconds",
+    "paused_since",
+    "warn_at",
+    "breach_at",
+    "breached_at",
+    "next_step_at",
+    "next_step_id",
+    "next_step_repeat",
+)
+_clock_values = operator.attrgetter(*_CLOCK_VALUES)
+#: A running clock's values but its elapsed time (see ``_write``).
+_live_clock_values = operator.attrgetter(*(name for name in _CLOCK_VALUES if name != "elapsed_seconds"))
 
 
 def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> SupportRequest:
-    """Stores the computed clocks and request columns. ``defer`` (PostgreSQL): the clock updates and
-    the request's update wait for the open ``rows.write_batch`` (nothing reads them before it ends)."""
+    """Stores the computed clocks and request columns. ``defer`` (PostgreSQL): the clock writes and
+    the request's update wait for the open ``rows.write_batch`` (nothing reads them before it ends;
+    the new clocks are not given their ids)."""
     request, result = computed.request, computed.result
     seen, to_update, to_create = set(), [], []
     for clock in result.clocks:
-        values = _clock_values(clock, now)
         stored = computed.existing.get(clock.key)
         seen.add(clock.key)
         if stored is None:
@@ -501,15 +522,15 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
                     target_id=clock.target_id,
                     cycle=clock.cycle,
                     computed_at=now,
-                    **values,
+                    **dict(zip(_CLOCK_VALUES, _clock_values(clock), strict=True)),
                 )
             )
             continue
         # A running clock whose instants did not move keeps its stored (elapsed, computed_at) pair:
         # it ran all along, so readers extrapolate from it (``clock_figures``) and no write is needed.
-        compared = [name for name in values if name != "elapsed_seconds" or not clock.is_live]
-        if any(getattr(stored, name) != values[name] for name in compared):
-            for name, value in values.items():
+        compared = _live_clock_values if clock.is_live else _clock_values
+        if compared(stored) != compared(clock):
+            for name, value in zip(_CLOCK_VALUES, _clock_values(clock), strict=True):
                 setattr(stored, name, value)
             stored.computed_at = now
             to_update.append(stored)
@@ -540,7 +561,12 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
         if to_update:
             sql, params = rows.bulk_update_sql(to_update, CLOCK_FIELDS, model=SlaClock)
             run(*rows.prepared(f"sp_clocks_update_{len(to_update)}", sql, params))
-        if to_create:
+        if to_create and defer:
+            # Nothing uses the new clocks' ids (the next recompute reads them back): queued with the
+            # batch too, their ids from the table's sequence, instead of a round trip of their own.
+            sql, params = rows.insert_sql(to_create)
+            run(*rows.prepared(f"sp_clocks_insert_{len(to_create)}", sql, params))
+        elif to_create:
             rows.insert(to_create)
         sql, params = rows.update_sql(
             SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk]
