@@ -41,7 +41,7 @@ from supportplan.lib import rows
 KEY_LIFETIME = timedelta(hours=72)
 MAX_KEY_LENGTH = 200
 HEADER = "Idempotency-Key"
-HEADER_META_KEY = "HTTP_IDEMPOTENCY_KEY"
+HEADER_META_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # how WSGI names the header
 REPLAY_HEADER = "Idempotent-Replayed"
 
 

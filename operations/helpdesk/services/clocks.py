@@ -480,25 +480,10 @@ def _compute(
     return _Computed(request=request, policy=policy, result=result, existing=existing)
 
 
-#: What a recompute stores of a clock: ``ClockResult`` and ``SlaClock`` (its attnames) share the names.
-_CLOCK_VALUES = (
-    "metric",
-    "level_id",
-    "party_id",
-    "calendar_id",
-    "target_seconds",
-    "started_at",
-    "stopped_at",
-    "state",
-    "elapsed_seconds",
-    "paused_seconds",
-    "paused_since",
-    "warn_at",
-    "breach_at",
-    "breached_at",
-    "next_step_at",
-    "next_step_id",
-    "next_step_repeat",
+#: What a recompute stores of a clock (``CLOCK_FIELDS`` but its timestamp, by attname):
+#: ``ClockResult`` and ``SlaClock`` share the names.
+_CLOCK_VALUES = tuple(
+    SlaClock._meta.get_field(name).attname for name in CLOCK_FIELDS if name != "computed_at"
 )
 _clock_values = operator.attrgetter(*_CLOCK_VALUES)
 #: A running clock's values but its elapsed time (see ``_write``).
