@@ -28,8 +28,12 @@ class SupportRequestQuerySet(PlanScopedQuerySet):
 
 
 class SupportRequest(PlanOwned):
+    # Every event rewrites this row, and ``updated_at`` is indexed, so no update is HOT: each index
+    # costs an entry (and its WAL) per event. Only the foreign keys that lists and scopes filter on
+    # keep an index of their own; ``plan`` leads the composite indexes below. The others are read
+    # only when their target is deleted (a rare configuration change that may then scan).
     plan = models.ForeignKey(
-        "supportplan.SupportPlan", on_delete=models.CASCADE, related_name="support_requests"
+        "supportplan.SupportPlan", on_delete=models.CASCADE, related_name="support_requests", db_index=False
     )
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
@@ -42,7 +46,12 @@ class SupportRequest(PlanOwned):
         "operations.Priority", on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
     )
     scope_item = models.ForeignKey(
-        "scope.ScopeItem", on_delete=models.SET_NULL, null=True, blank=True, related_name="support_requests"
+        "scope.ScopeItem",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="support_requests",
+        db_index=False,
     )
     location = models.ForeignKey(
         "supportplan.Location",
@@ -50,6 +59,7 @@ class SupportRequest(PlanOwned):
         null=True,
         blank=True,
         related_name="support_requests",
+        db_index=False,
     )
     current_level = models.ForeignKey(
         "models_catalog.SupportLevel",
@@ -69,6 +79,7 @@ class SupportRequest(PlanOwned):
         null=True,
         blank=True,
         related_name="support_requests",
+        db_index=False,
     )
     source_system = models.CharField(max_length=60, blank=True, help_text="e.g. servicenow.")
     source_id = models.CharField(
@@ -82,7 +93,12 @@ class SupportRequest(PlanOwned):
     #: Phase-aware SLA: the policy in force when the request was reported.
     phase = models.CharField(max_length=20, choices=SlaPhase.choices, blank=True)
     policy = models.ForeignKey(
-        "operations.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="requests"
+        "operations.SlaPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requests",
+        db_index=False,
     )
     #: Worst clock state, for lists: ok / at_risk / breached (recomputed with the clocks).
     sla_state = models.CharField(max_length=12, default="ok")
@@ -160,12 +176,17 @@ class RequestEventKind(models.TextChoices):
 
 
 class RequestEvent(PlanOwned):
+    # The most written table: every event is an insert into each of its indexes. Events are read by
+    # request (``request_event_order`` leads with it) and, for a partner's scope, by party; the other
+    # foreign keys are read only when their target is deleted (rare; that delete may then scan).
     plan = models.ForeignKey(
-        "supportplan.SupportPlan", on_delete=models.CASCADE, related_name="request_events"
+        "supportplan.SupportPlan", on_delete=models.CASCADE, related_name="request_events", db_index=False
     )
-    request = models.ForeignKey(SupportRequest, on_delete=models.CASCADE, related_name="events")
-    #: Arrival order, the tie-breaker after occurred_at (a global sequence, increasing).
-    sequence = models.BigIntegerField(db_index=True)
+    request = models.ForeignKey(
+        SupportRequest, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    #: Arrival order within the request, the tie-breaker after occurred_at.
+    sequence = models.BigIntegerField()
     kind = models.CharField(max_length=20, choices=RequestEventKind.choices)
     occurred_at = models.DateTimeField(help_text="When it happened, as the helpdesk reports it (UTC).")
     received_at = models.DateTimeField(auto_now_add=True)
@@ -176,12 +197,22 @@ class RequestEvent(PlanOwned):
     #: "pause" / "resume" from the integration's status mapping; blank = the policy's pause statuses decide.
     clock_effect = models.CharField(max_length=10, blank=True)
     priority = models.ForeignKey(
-        "operations.Priority", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "operations.Priority",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     impact = models.CharField(max_length=10, choices=Impact.choices, blank=True)
     urgency = models.CharField(max_length=10, choices=Urgency.choices, blank=True)
     level = models.ForeignKey(
-        "models_catalog.SupportLevel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "models_catalog.SupportLevel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     party = models.ForeignKey(
         "models_catalog.Party",
@@ -195,10 +226,20 @@ class RequestEvent(PlanOwned):
     body = models.TextField(blank=True)
     actor_name = models.CharField(max_length=120, blank=True)
     api_key = models.ForeignKey(
-        "supportplan.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "supportplan.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -283,18 +324,38 @@ class SlaClock(PlanOwned):
     """One clock of one request: a target of the policy in force, optionally for one level's pass
     (``cycle`` counts next-update cycles and passes through a level)."""
 
+    # Rewritten by most events; an update that moves an indexed instant is not HOT and adds an entry
+    # to every index. Clocks are read by request (``sla_clock_once_per_target_cycle`` leads with it),
+    # by plan (reports) and through the sweep's partial indexes; the other foreign keys only when
+    # their target is deleted (rare; that delete may then scan).
     plan = models.ForeignKey("supportplan.SupportPlan", on_delete=models.CASCADE, related_name="sla_clocks")
-    request = models.ForeignKey(SupportRequest, on_delete=models.CASCADE, related_name="clocks")
-    target = models.ForeignKey("operations.SlaTarget", on_delete=models.CASCADE, related_name="clocks")
+    request = models.ForeignKey(
+        SupportRequest, on_delete=models.CASCADE, related_name="clocks", db_index=False
+    )
+    target = models.ForeignKey(
+        "operations.SlaTarget", on_delete=models.CASCADE, related_name="clocks", db_index=False
+    )
     metric = models.CharField(max_length=20, choices=SlaMetric.choices)
     level = models.ForeignKey(
-        "models_catalog.SupportLevel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "models_catalog.SupportLevel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     party = models.ForeignKey(
-        "models_catalog.Party", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "models_catalog.Party",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     cycle = models.PositiveIntegerField(default=0)
-    calendar = models.ForeignKey("operations.ServiceCalendar", on_delete=models.PROTECT, related_name="+")
+    calendar = models.ForeignKey(
+        "operations.ServiceCalendar", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     target_seconds = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     stopped_at = models.DateTimeField(null=True, blank=True, help_text="When it was met or cancelled.")
@@ -310,7 +371,12 @@ class SlaClock(PlanOwned):
     #: The next escalation ladder step and when it falls due; the sweep's partial index.
     next_step_at = models.DateTimeField(null=True, blank=True)
     next_step = models.ForeignKey(
-        "operations.EscalationStep", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "operations.EscalationStep",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     next_step_repeat = models.PositiveSmallIntegerField(default=0)
     computed_at = models.DateTimeField()

@@ -154,3 +154,59 @@ def test_the_party_a_reference_system_names_is_found_as_the_orm_finds_it(needs_p
         expected = matches[0] if len(matches) == 1 else None
         found = _reference_party(plan, system)
         assert (found.pk if found else None) == (expected.pk if expected else None), system
+
+
+def _index_columns(model) -> dict[str, list[str]]:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return {
+        name: info["columns"]
+        for name, info in constraints.items()
+        if info["index"] or info["unique"] or info["primary_key"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        # Every event inserts into each of these: the timeline order, the helpdesk's event ids, a
+        # partner's scope (requests its party held).
+        (
+            RequestEvent,
+            {
+                ("id",),
+                ("request_id", "occurred_at", "sequence"),
+                ("request_id", "source_event_id"),
+                ("party_id",),
+            },
+        ),
+        # Rewritten by every event (no HOT update: updated_at is indexed): the list's indexes, the
+        # upsert's source id, and the foreign keys the list and the partner scope filter on.
+        (
+            SupportRequest,
+            {
+                ("id",),
+                ("plan_id", "status", "reported_at"),
+                ("plan_id", "updated_at"),
+                ("plan_id", "next_breach_at"),
+                ("plan_id", "source_system", "source_id"),
+                ("priority_id",),
+                ("current_level_id",),
+                ("current_party_id",),
+            },
+        ),
+        # The sweep's partial indexes, clocks per request, and per plan for the reports.
+        (
+            SlaClock,
+            {
+                ("id",),
+                ("next_step_at",),
+                ("plan_id", "breach_at"),
+                ("request_id", "target_id", "cycle"),
+                ("plan_id",),
+            },
+        ),
+    ],
+)
+def test_the_written_tables_keep_only_the_indexes_their_reads_use(needs_postgres, model, expected):
+    assert {tuple(columns) for columns in _index_columns(model).values()} == expected
