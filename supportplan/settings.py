@@ -237,6 +237,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["supportplan.api_defaults.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"principal": env.str("API_THROTTLE_RATE", "1200/minute")},
     "EXCEPTION_HANDLER": "supportplan.api_defaults.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "supportplan.api_defaults.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

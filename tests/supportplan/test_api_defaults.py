@@ -106,3 +106,57 @@ def test_filters_narrow_a_list_to_one_plan(alice, plan, other_plan, dave):
     LocationFactory(plan=other_plan, name="B")
     body = api_as(user=alice).get(reverse("location-list"), {"plan": "contoso"}).json()
     assert [item["name"] for item in body["results"]] == ["B"]
+
+
+ACCEPT_HEADERS = [
+    None,
+    "*/*",
+    "",
+    "application/json",
+    "application/json; indent=4",
+    "text/html",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "text/csv",
+    "application/*",
+    "image/png",
+]
+
+
+@pytest.mark.parametrize("accept", ACCEPT_HEADERS)
+@pytest.mark.parametrize("query", ["", "?format=json", "?format=api", "?format=csv"])
+@pytest.mark.parametrize("suffix", [None, "json", "api"])
+@pytest.mark.parametrize("first", ["json", "browsable", "csv"])
+def test_the_content_negotiation_answers_as_drfs_own(rf, accept, query, suffix, first):
+    from rest_framework import renderers
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.request import Request
+
+    from supportplan.api_defaults import ContentNegotiation
+
+    class CSVRenderer(renderers.BaseRenderer):
+        media_type, format = "text/csv", "csv"
+
+    order = {
+        "json": [renderers.JSONRenderer, renderers.BrowsableAPIRenderer],
+        "browsable": [renderers.BrowsableAPIRenderer, renderers.JSONRenderer],
+        "csv": [CSVRenderer, renderers.JSONRenderer],
+    }[first]
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    request = Request(rf.get(f"/api/v1/plans/{query}", **headers))
+
+    def outcome(negotiator):
+        try:
+            renderer, media_type = negotiator.select_renderer(request, [kind() for kind in order], suffix)
+        except Exception as error:  # the same refusal (406, 404) is part of the answer
+            return type(error)
+        return type(renderer), media_type
+
+    assert outcome(ContentNegotiation()) == outcome(DefaultContentNegotiation())
+
+
+def test_the_api_uses_the_project_negotiation():
+    from rest_framework.settings import api_settings
+
+    from supportplan.api_defaults import ContentNegotiation
+
+    assert api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS is ContentNegotiation
