@@ -298,7 +298,7 @@ def main() -> int:
                 f"(machine load average {os.getloadavg()[0]:.1f})"
             )
             print(
-                f"  client CPU         {client_cpu * 1000 / writes:.1f} ms per write "
+                f"  client CPU         {client_cpu * 1000 / writes:.2f} ms per write "
                 f"(the {args.clients} client threads)"
             )
             per_write = (cpu["gunicorn"] + cpu["postgres"] + client_cpu) / writes
