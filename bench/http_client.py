@@ -46,6 +46,7 @@ class Client:
         )[0]
         self.socket_args = (family, kind, proto)
         # Kernel timeouts on a blocking socket: Python's own socket timeout polls before every call.
+        self.timeout = timeout
         seconds = int(timeout)
         self.timeval = struct.pack("ll", seconds, int((timeout - seconds) * 1_000_000))
         host = parsed.hostname if port == 80 else f"{parsed.hostname}:{port}"
@@ -71,6 +72,9 @@ class Client:
                 self.close()
                 if attempt:
                     raise
+            except BlockingIOError as error:  # EAGAIN / EINPROGRESS: SO_RCVTIMEO / SO_SNDTIMEO ran out
+                self.close()
+                raise TimeoutError(f"{method} {path}: no answer within {self.timeout} s") from error
             except BaseException:
                 self.close()
                 raise
