@@ -26,7 +26,6 @@ Targets (issue 7): ingestion >= 300 events/s; list >= 0.7x the bare list.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -42,6 +41,7 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.http_client import Client
 from bench.live_stack import (
     Seeded,
     _admin_connection,
@@ -71,32 +71,6 @@ class Tally:
             self.errors[label] = self.errors.get(label, 0) + 1
             if len(self.samples) < 5:
                 self.samples.append(f"{label}: {body[:300]!r}")
-
-
-class Client:
-    def __init__(self, base: str, key: str):
-        parsed = urlparse(base)
-        self.host, self.port = parsed.hostname, parsed.port
-        self.headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
-        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-
-    def call(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
-        payload = None if body is None else json.dumps(body).encode()
-        for attempt in range(2):
-            try:
-                self.connection.request(
-                    method, path, body=payload, headers={**self.headers, **(headers or {})}
-                )
-                response = self.connection.getresponse()
-                data = response.read()
-                if response.getheader("Connection", "").lower() == "close":
-                    self.connection.close()
-                return response.status, data
-            except (http.client.HTTPException, ConnectionError):
-                self.connection.close()
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -324,7 +298,7 @@ def main() -> int:
                 f"(machine load average {os.getloadavg()[0]:.1f})"
             )
             print(
-                f"  client CPU         {client_cpu * 1000 / writes:.1f} ms per write "
+                f"  client CPU         {client_cpu * 1000 / writes:.2f} ms per write "
                 f"(the {args.clients} client threads)"
             )
             per_write = (cpu["gunicorn"] + cpu["postgres"] + client_cpu) / writes
