@@ -23,6 +23,10 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+#: Threads per gunicorn worker in the product's own configuration (``bin/run``, ``Dockerfile``):
+#: gthread workers keep helpdesk connections alive and run another request while one waits on
+#: PostgreSQL.
+PRODUCT_THREADS = 4
 
 
 def server_url() -> str:
@@ -170,7 +174,7 @@ def gunicorn(
     url: str,
     *,
     workers: int = 2,
-    threads: int = 1,
+    threads: int = PRODUCT_THREADS,
     settings_module: str = "supportplan.settings",
     **extra_env: str,
 ):
