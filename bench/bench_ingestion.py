@@ -28,6 +28,7 @@ Targets (issue 7): ingestion >= 300 events/s; list >= 0.7x the bare list.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -187,6 +188,25 @@ def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, flo
     }
 
 
+def reference_loop_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python workload (JSON, hashing, dicts), the best of three.
+    This machine's speed varies by up to 2x from one minute to the next (a shared host): the same
+    code's CPU per write moves with it. Printed before and after the run, so runs can be compared."""
+    body = {
+        "kind": "comment",
+        "body": "Checked the batch server logs.",
+        "occurred_at": "2027-07-05T09:00:00Z",
+    }
+    best = float("inf")
+    for _ in range(3):
+        began = time.process_time()
+        for index in range(20_000):
+            body["sequence"] = index
+            hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        best = min(best, time.process_time() - began)
+    return best * 1000
+
+
 def run_threads(count: int, target, *args) -> None:
     threads = [threading.Thread(target=target, args=(*args[:2], index, *args[2:])) for index in range(count)]
     for thread in threads:
@@ -268,6 +288,7 @@ def main() -> int:
             for _ in range(10):
                 warm.call("GET", "/api/v1/requests/?page_size=1")
 
+            reference_before = reference_loop_ms()
             tally = Tally()
             # Requests reported over the last weeks (``start``: a Monday 08:00 UTC, 5 weeks back):
             # every event lands in the past, as a helpdesk's would.
@@ -343,6 +364,11 @@ def main() -> int:
             if errors:
                 print(f"  list errors        {errors}")
 
+            reference_after = reference_loop_ms()
+            print(
+                f"Machine speed: reference loop {reference_before:.0f} ms before, "
+                f"{reference_after:.0f} ms after (CPU time of a fixed Python workload; lower is faster)"
+            )
             print("Targets:")
             print(
                 f"  ingestion >= {TARGET_EVENTS_PER_SECOND} events/s: "
