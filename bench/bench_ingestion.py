@@ -1,5 +1,5 @@
 """Benchmark: helpdesk event ingestion under 16 concurrent clients, and the request list against a
-bare DRF list of the same table, on gunicorn (2 workers, as the product runs them) and PostgreSQL.
+bare DRF list of the same table, on gunicorn (2 sync workers) and PostgreSQL.
 
 Run from the repository root (PostgreSQL from DATABASE_URL, default postgres://postgres@127.0.0.1:5432):
 
@@ -8,11 +8,9 @@ Run from the repository root (PostgreSQL from DATABASE_URL, default postgres://p
 What it does, all in one run:
   1. creates a scratch database (``bench_ingestion``), migrates it and seeds the Northwind helpdesk
      world (tests/operations/helpdesk_fixtures.py) with a read-write API key and status mappings;
-  2. starts ``gunicorn supportplan.wsgi``: 2 gthread workers × 4 threads, as the product runs it
-     (``--threads 1``: sync workers); settings bench/ingestion_settings.py (the project's settings
-     plus a bare list URL; DEBUG off; API_THROTTLE_RATE raised so the bench measures the server,
-     not the per-key throttle). The clients keep their connections alive when gunicorn does
-     (gthread), as a helpdesk's HTTP client would; sync workers close each one;
+  2. starts ``gunicorn supportplan.wsgi`` (2 workers, settings bench/ingestion_settings.py: the
+     project's settings plus a bare list URL; DEBUG off; API_THROTTLE_RATE raised so the bench
+     measures the server, not the per-key throttle);
   3. ingestion: N client threads for S seconds; each creates requests by upsert (1 write in 10) and
      posts events to its own requests (comments, public updates, status changes through the
      ServiceNow mapping, hand-offs to the partner with a PRT- reference), each with an
@@ -46,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.http_client import Client
 from bench.live_stack import (
-    PRODUCT_THREADS,
     Seeded,
     _admin_connection,
     gunicorn,
@@ -252,10 +249,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=PRODUCT_THREADS,
-        help=f"gunicorn threads per worker (1: sync workers; else gthread; product: {PRODUCT_THREADS})",
+        "--threads", type=int, default=1, help="gunicorn threads per worker (1 = sync workers, else gthread)"
     )
     parser.add_argument(
         "--no-clocks",

@@ -23,10 +23,6 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
-#: Threads per gunicorn worker in the product's own configuration (``bin/run``, ``Dockerfile``):
-#: gthread workers keep helpdesk connections alive and run another request while one waits on
-#: PostgreSQL.
-PRODUCT_THREADS = 4
 
 
 def server_url() -> str:
@@ -174,7 +170,7 @@ def gunicorn(
     url: str,
     *,
     workers: int = 2,
-    threads: int = PRODUCT_THREADS,
+    threads: int = 1,
     settings_module: str = "supportplan.settings",
     **extra_env: str,
 ):

@@ -6,8 +6,7 @@ Run from the repository root after ``.venv/bin/pip install schemathesis`` (not a
 
 (``bench/schemathesis_run.sh`` is the same for ``.ci/run``.) It creates a scratch PostgreSQL database
 (``schemathesis_run``, next to DATABASE_URL's), migrates it, seeds the Northwind helpdesk world with a
-read-write API key, starts gunicorn (2 workers × 4 threads as the product runs it, DEBUG off,
-throttle raised), and runs
+read-write API key, starts gunicorn (2 workers, DEBUG off, throttle raised), and runs
 
     schemathesis run <base>/api/schema/ --url <base> -H "Authorization: Api-Key <key>"
         --checks not_a_server_error,response_schema_conformance --max-examples N --seed S
