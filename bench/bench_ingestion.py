@@ -79,11 +79,15 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def ingest(base: str, seeded: Seeded, index: int, stop_at: float, tally: Tally, start: datetime) -> None:
+def ingest(
+    base: str, seeded: Seeded, index: int, stop_at: float, tally: Tally, start: datetime, first: int = 0
+) -> None:
+    """Client ``index``'s load until ``stop_at``. Its source ids and partner references count from
+    ``first`` (a later call of the same client on the same database passes a higher one)."""
     client = Client(base, seeded.write_key)
-    rng = random.Random(index)
+    rng = random.Random(index + 1_000 * first)
     mine: list[tuple[int, datetime]] = []
-    created = 0
+    created = first
 
     def upsert() -> None:
         nonlocal created
@@ -112,7 +116,7 @@ def ingest(base: str, seeded: Seeded, index: int, stop_at: float, tally: Tally, 
             tally.error(f"upsert {status}", data)
 
     upsert()
-    hand_offs = 0
+    hand_offs = first
     while time.perf_counter() < stop_at:
         if not mine or rng.random() < 0.1:
             upsert()

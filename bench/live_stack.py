@@ -21,8 +21,6 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 
 
 def server_url() -> str:
@@ -68,7 +66,13 @@ def scratch_database_drop(name: str) -> None:
     connection.close()
 
 
-def stack_env(url: str, **extra: str) -> dict[str, str]:
+def _tool(root: Path, name: str) -> str:
+    """``root``'s own ``.venv/bin/<name>``, else this checkout's (a worktree may share the venv)."""
+    path = root / ".venv" / "bin" / name
+    return str(path if path.exists() else ROOT / ".venv" / "bin" / name)
+
+
+def stack_env(url: str, *, root: Path = ROOT, **extra: str) -> dict[str, str]:
     """Production-like settings (DEBUG off, so no query log) over plain HTTP on localhost."""
     env = dict(os.environ)
     env.update(
@@ -82,17 +86,23 @@ def stack_env(url: str, **extra: str) -> dict[str, str]:
         LOG_LEVEL="ERROR",
         CELERY_TASK_ALWAYS_EAGER="false",
         # Its own var dir: DEBUG off serves collected, hashed static files (404 pages use them).
-        SUPPORTPLAN_VAR_DIR=str(ROOT / "var" / "bench-stack"),
+        SUPPORTPLAN_VAR_DIR=str(root / "var" / "bench-stack"),
     )
     env.pop("REDIS_URL", None)
     env.update(extra)
     return env
 
 
-def migrate(url: str) -> None:
-    """Migrates the scratch database and collects static files (as a deployment would)."""
+def migrate(url: str, *, root: Path = ROOT) -> None:
+    """Migrates the scratch database and collects static files (as a deployment would), with the
+    code of the checkout at ``root``."""
     for command in (["migrate", "--noinput", "-v", "0"], ["collectstatic", "--noinput", "-v", "0"]):
-        subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=stack_env(url), check=True)  # noqa: S603
+        subprocess.run(  # noqa: S603
+            [_tool(root, "python"), "manage.py", *command],
+            cwd=root,
+            env=stack_env(url, root=root),
+            check=True,
+        )
 
 
 @dataclass
@@ -142,19 +152,19 @@ SlaPolicy.objects.filter(plan=plan, phase="steady_state").update(valid_from=date
 """
 
 
-def seed(url: str, *, steady_state_from: str | None = None) -> Seeded:
+def seed(url: str, *, steady_state_from: str | None = None, root: Path = ROOT) -> Seeded:
     """Seeds the scratch database. ``steady_state_from`` (ISO date) moves the start of the
     steady-state SLA policy back, so requests reported after it run SLA clocks."""
     import json
 
-    env = stack_env(url, DJANGO_SETTINGS_MODULE="supportplan.settings")
+    env = stack_env(url, root=root, DJANGO_SETTINGS_MODULE="supportplan.settings")
     script = SEED_SCRIPT
     if steady_state_from:
         date.fromisoformat(steady_state_from)
         marker = "print(json.dumps("
         script = script.replace(marker, POLICY_BACKDATE_SCRIPT % steady_state_from + marker, 1)
     result = subprocess.run(  # noqa: S603
-        [PYTHON, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [_tool(root, "python"), "-c", script], cwd=root, env=env, check=True, capture_output=True, text=True
     )
     return Seeded(**json.loads(result.stdout.strip().splitlines()[-1]))
 
@@ -172,21 +182,23 @@ def gunicorn(
     workers: int = 2,
     threads: int = 1,
     settings_module: str = "supportplan.settings",
+    root: Path = ROOT,
     **extra_env: str,
 ):
-    """Yields the base URL of gunicorn serving the scratch database: ``workers`` processes, sync
-    workers when ``threads`` is 1, else gthread workers with that many threads each."""
+    """Yields the base URL of gunicorn serving the scratch database with the code of the checkout
+    at ``root``: ``workers`` processes, sync workers when ``threads`` is 1, else gthread workers
+    with that many threads each."""
     port = free_port()
-    env = stack_env(url, DJANGO_SETTINGS_MODULE=settings_module, **extra_env)
+    env = stack_env(url, root=root, DJANGO_SETTINGS_MODULE=settings_module, **extra_env)
     command = [
-        GUNICORN,
+        _tool(root, "gunicorn"),
         "supportplan.wsgi",
         "--workers",
         str(workers),
         "--bind",
         f"127.0.0.1:{port}",
         "--chdir",
-        str(ROOT),
+        str(root),
         "--log-level",
         "warning",
         "--timeout",
@@ -194,7 +206,7 @@ def gunicorn(
     ]
     if threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    process = subprocess.Popen(command, cwd=root, env=env)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
