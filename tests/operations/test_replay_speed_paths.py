@@ -185,18 +185,24 @@ def test_asking_for_the_running_clocks_ladders_only_gives_what_every_clocks_ladd
         assert sorted(asked) == sorted(clock.key for clock in everything.clocks if clock.is_live)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_the_walk_visits_exactly_the_open_slots_and_pauses_each_as_its_own_rule_says(seed):
+def random_walk_steps(seed: int):
+    """60 random logs' walks, each yielded after every event it applies, in order."""
     rng = random.Random(seed)
     for _ in range(60):
         targets, events, policy = random_targets(rng), random_events(rng), random_policy(rng)
         walk = replay_module._Walk(request_type="incident", policy=policy, targets=targets)
         for event in sorted(events, key=lambda event: event.order):
             walk.apply(event)
-            open_slots = [slot for slot in walk.slots if slot.is_open]
-            assert [id(slot) for slot in walk.open_slots] == [id(slot) for slot in open_slots]
-            for slot in open_slots:
-                assert (slot.paused_since is not None) == walk._paused(slot)
+            yield walk
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_walk_visits_exactly_the_open_slots_and_pauses_each_as_its_own_rule_says(seed):
+    for walk in random_walk_steps(seed):
+        open_slots = [slot for slot in walk.slots if slot.is_open]
+        assert [id(slot) for slot in walk.open_slots] == [id(slot) for slot in open_slots]
+        for slot in open_slots:
+            assert (slot.paused_since is not None) == walk._paused(slot)
 
 
 def plain_pausing(walk, slot) -> bool:
@@ -214,14 +220,9 @@ def plain_pausing(walk, slot) -> bool:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_the_pause_rule_worked_out_once_per_event_is_the_rule_per_slot(seed):
-    rng = random.Random(seed)
-    for _ in range(60):
-        targets, events, policy = random_targets(rng), random_events(rng), random_policy(rng)
-        walk = replay_module._Walk(request_type="incident", policy=policy, targets=targets)
-        for event in sorted(events, key=lambda event: event.order):
-            walk.apply(event)
-            for slot in walk.slots:
-                assert walk._paused(slot) == plain_pausing(walk, slot)
+    for walk in random_walk_steps(seed):
+        for slot in walk.slots:
+            assert walk._paused(slot) == plain_pausing(walk, slot)
 
 
 def plain_target_for(targets, metric, priority_id, level_id, request_type):

@@ -17,21 +17,8 @@ from operations.models import Notification, ServiceCalendar, SlaClock, SlaTarget
 from tests.operations.helpdesk_fixtures import *  # noqa: F403
 from tests.operations.helpdesk_fixtures import RES, utc
 
-MONDAY_NOON = "2027-03-01T12:00:00Z"
-
-
-def upsert(world, user, key, **data):
-    data.setdefault("title", "Invoices stuck in the posting queue")
-    data.setdefault("impact", "high")
-    data.setdefault("urgency", "medium")  # → P2
-    data.setdefault("reported_at", "2027-03-01T09:00:00Z")
-    return services.request_upsert(plan=world.plan, principal=user, data=data, api_key=key)
-
-
-def record(request, user, key, kind, occurred_at, **data):
-    return services.event_record(
-        request=request, principal=user, api_key=key, data={"kind": kind, "occurred_at": occurred_at, **data}
-    )
+# The service tests' helpers: a P2 request upserted on a Monday, an event recorded on it.
+from tests.operations.test_helpdesk_services import MONDAY_NOON, record, upsert
 
 
 def straightforward(request: SupportRequest, now):

@@ -153,20 +153,19 @@ def test_a_request_records_its_address_and_leaves_no_context_behind(client, bob,
     from auditlog.context import auditlog_value
 
     client.force_login(bob, backend="django.contrib.auth.backends.ModelBackend")
-    client.post(
-        reverse("location-edit", args=["northwind", location.pk]),
-        {
+
+    def edit(user_count: int, **meta) -> None:
+        form = {
             "name": "HQ",
             "country": "gb",
             "subdivision": "eng",
             "timezone": "Europe/London",
             "languages": "en",
-            "user_count": "120",
-        },
-        REMOTE_ADDR="192.0.2.7",
-        HTTP_X_FORWARDED_PORT="4431",
-        HTTP_X_CORRELATION_ID="change-4711",
-    )
+            "user_count": str(user_count),
+        }
+        client.post(reverse("location-edit", args=["northwind", location.pk]), form, **meta)
+
+    edit(120, REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_PORT="4431", HTTP_X_CORRELATION_ID="change-4711")
     entry = entries_for(location).last()
     assert (entry.actor, entry.remote_addr, entry.remote_port, entry.cid) == (
         bob,
@@ -175,19 +174,7 @@ def test_a_request_records_its_address_and_leaves_no_context_behind(client, bob,
         "change-4711",
     )
     # Behind a proxy: the first forwarded address, without its port.
-    client.post(
-        reverse("location-edit", args=["northwind", location.pk]),
-        {
-            "name": "HQ",
-            "country": "gb",
-            "subdivision": "eng",
-            "timezone": "Europe/London",
-            "languages": "en",
-            "user_count": "125",
-        },
-        REMOTE_ADDR="10.0.0.2",
-        HTTP_X_FORWARDED_FOR="203.0.113.9:5555, 10.0.0.1",
-    )
+    edit(125, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9:5555, 10.0.0.1")
     entry = entries_for(location).last()
     assert (entry.remote_addr, entry.remote_port, entry.cid) == ("203.0.113.9", None, None)
     # Once the request is over, a change made outside any request names nobody and no address.

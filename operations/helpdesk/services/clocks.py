@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from models_catalog.models import SupportLevel
@@ -162,25 +162,55 @@ _STEP_COLUMNS = (
 )
 
 
+def target_row_columns() -> list[tuple[str, Field]]:
+    """The columns of a target row as ``_target_facts`` reads it, each with its field: the target's
+    (``t``) with its calendar's ``updated_at`` (``c``) after the calendar id, then one step of its
+    ladder (``s``). From ``target_rows_from()``; every statement that reads targets uses both."""
+    quote = connection.ops.quote_name
+    target_fields = {field.attname: field for field in SlaTarget._meta.concrete_fields}
+    step_fields = {field.attname: field for field in EscalationStep._meta.concrete_fields}
+    target = [(f"t.{quote(target_fields[name].column)}", target_fields[name]) for name in _TARGET_COLUMNS]
+    calendar_updated = ServiceCalendar._meta.get_field("updated_at")
+    return [
+        *target[:5],
+        (f"c.{quote(calendar_updated.column)}", calendar_updated),
+        *target[5:],
+        *[(f"s.{quote(step_fields[name].column)}", step_fields[name]) for name in _STEP_COLUMNS],
+    ]
+
+
+def target_rows_from() -> str:
+    """The targets (``t``) joined to their calendars (``c``) and their ladders' steps (``s``)."""
+    quote = connection.ops.quote_name
+    target = SlaTarget._meta
+    return (
+        f"{quote(target.db_table)} t INNER JOIN {quote(ServiceCalendar._meta.db_table)} c "
+        f"ON c.{quote('id')} = t.{quote(target.get_field('calendar').column)} "
+        f"LEFT OUTER JOIN {quote(EscalationStep._meta.db_table)} s "
+        f"ON s.{quote(EscalationStep._meta.get_field('target').column)} = t.{quote('id')}"
+    )
+
+
+def target_rows_order() -> str:
+    """The order ``_target_facts`` reads target rows in: by target, then its ladder's steps."""
+    quote = connection.ops.quote_name
+    return f"t.{quote('id')}, s.{quote('position')}, s.{quote('id')}"
+
+
+@functools.cache
+def _target_rows_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {', '.join(column for column, _ in target_row_columns())} FROM {target_rows_from()} "  # noqa: S608
+        f"WHERE t.{quote(SlaTarget._meta.get_field('policy').column)} = %s ORDER BY {target_rows_order()}"
+    )
+
+
 def _target_rows(policy: SlaPolicy) -> list[tuple]:
     """The rows of ``_target_facts``' query as one plain PostgreSQL statement (it runs for every
     event; building it through the ORM costs more than running it)."""
-    quote = connection.ops.quote_name
-    target_fields = {field.attname: field.column for field in SlaTarget._meta.concrete_fields}
-    step_fields = {field.attname: field.column for field in EscalationStep._meta.concrete_fields}
-    target = [f"t.{quote(target_fields[name])}" for name in _TARGET_COLUMNS]
-    steps = [f"s.{quote(step_fields[name])}" for name in _STEP_COLUMNS]
-    columns = [*target[:5], f"c.{quote('updated_at')}", *target[5:], *steps]
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(SlaTarget._meta.db_table)} t "  # noqa: S608
-        f"INNER JOIN {quote(ServiceCalendar._meta.db_table)} c ON c.{quote('id')} = t.{quote('calendar_id')} "
-        f"LEFT OUTER JOIN {quote(EscalationStep._meta.db_table)} s "
-        f"ON s.{quote(step_fields['target_id'])} = t.{quote('id')} "
-        f"WHERE t.{quote(target_fields['policy_id'])} = %s "
-        f"ORDER BY t.{quote('id')}, s.{quote('position')}, s.{quote('id')}"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [policy.pk])
+        cursor.execute(_target_rows_sql(), [policy.pk])
         return cursor.fetchall()
 
 
@@ -260,24 +290,7 @@ def _request_facts_sql() -> tuple[str, tuple[int, int, int, int]]:
     clocks = [
         (quote(field.column), field.cast_db_type(connection)) for field in SlaClock._meta.concrete_fields
     ]
-    target_fields = {field.attname: field for field in SlaTarget._meta.concrete_fields}
-    step_fields = {field.attname: field for field in EscalationStep._meta.concrete_fields}
-    calendar_updated = ServiceCalendar._meta.get_field("updated_at")
-    targets = [
-        *[
-            (f"t.{quote(target_fields[name].column)}", target_fields[name].cast_db_type(connection))
-            for name in _TARGET_COLUMNS[:5]
-        ],
-        (f"c.{quote(calendar_updated.column)}", calendar_updated.cast_db_type(connection)),
-        *[
-            (f"t.{quote(target_fields[name].column)}", target_fields[name].cast_db_type(connection))
-            for name in _TARGET_COLUMNS[5:]
-        ],
-        *[
-            (f"s.{quote(step_fields[name].column)}", step_fields[name].cast_db_type(connection))
-            for name in _STEP_COLUMNS
-        ],
-    ]
+    targets = [(column, field.cast_db_type(connection)) for column, field in target_row_columns()]
     segments = [events, clocks, targets]
 
     def select(kind: int, own: int, expressions: list[str]) -> str:
@@ -300,12 +313,8 @@ def _request_facts_sql() -> tuple[str, tuple[int, int, int, int]]:
             f"WHERE {quote('request_id')} = %s",
             f"{select(2, 1, [column for column, _ in clocks])} FROM {quote(SlaClock._meta.db_table)} "
             f"WHERE {quote('request_id')} = %s",
-            f"{select(3, 2, [column for column, _ in targets])} FROM {quote(SlaTarget._meta.db_table)} t "
-            f"INNER JOIN {quote(ServiceCalendar._meta.db_table)} c "
-            f"ON c.{quote('id')} = t.{quote(target_fields['calendar_id'].column)} "
-            f"LEFT OUTER JOIN {quote(EscalationStep._meta.db_table)} s "
-            f"ON s.{quote(step_fields['target_id'].column)} = t.{quote('id')} "
-            f"WHERE t.{quote(target_fields['policy_id'].column)} = %s",
+            f"{select(3, 2, [column for column, _ in targets])} FROM {target_rows_from()} "
+            f"WHERE t.{quote(SlaTarget._meta.get_field('policy').column)} = %s",
         ]
     )
     start_clocks = 1 + len(events)

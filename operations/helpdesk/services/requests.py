@@ -35,25 +35,24 @@ from operations.helpdesk.services._common import (
     _status,
 )
 from operations.helpdesk.services.clocks import (
-    _STEP_COLUMNS,
-    _TARGET_COLUMNS,
     _event_rows,
     _facts_of,
     _policy_day,
     _recompute_locked,
     _request_facts,
     _RequestFacts,
+    target_row_columns,
+    target_rows_from,
+    target_rows_order,
 )
 from operations.helpdesk.services.references import reference_add
 from operations.models import (
-    EscalationStep,
     Impact,
     Priority,
     PriorityMatrixCell,
     RequestEvent,
     RequestEventKind,
     RequestType,
-    ServiceCalendar,
     SlaPolicy,
     SlaTarget,
     SupportRequest,
@@ -467,20 +466,12 @@ def _policy_and_targets_sql() -> str:
     it and one step of the target's ladder as ``_target_rows`` reads them, in its order (a policy
     without targets: one row, the target's columns null)."""
     quote = connection.ops.quote_name
-    target_fields = {field.attname: field.column for field in SlaTarget._meta.concrete_fields}
-    step_fields = {field.attname: field.column for field in EscalationStep._meta.concrete_fields}
-    target = [f"t.{quote(target_fields[name])}" for name in _TARGET_COLUMNS]
-    steps = [f"s.{quote(step_fields[name])}" for name in _STEP_COLUMNS]
-    columns = [*target[:5], f"c.{quote('updated_at')}", *target[5:], *steps]
+    columns = ", ".join(column for column, _ in target_row_columns())
     return (
         f"WITH p AS ({policy_in_force_sql()}) "  # noqa: S608
-        f"SELECT {rows.columns(SlaPolicy, 'p')}, {', '.join(columns)} FROM p LEFT OUTER JOIN "
-        f"({rows.table(SlaTarget)} t INNER JOIN {rows.table(ServiceCalendar)} c "
-        f"ON c.{quote('id')} = t.{quote(target_fields['calendar_id'])} "
-        f"LEFT OUTER JOIN {rows.table(EscalationStep)} s "
-        f"ON s.{quote(step_fields['target_id'])} = t.{quote('id')}) "
-        f"ON t.{quote(target_fields['policy_id'])} = p.{quote('id')} "
-        f"ORDER BY t.{quote('id')}, s.{quote('position')}, s.{quote('id')}"
+        f"SELECT {rows.columns(SlaPolicy, 'p')}, {columns} FROM p LEFT OUTER JOIN ({target_rows_from()}) "
+        f"ON t.{quote(SlaTarget._meta.get_field('policy').column)} = p.{quote('id')} "
+        f"ORDER BY {target_rows_order()}"
     )
 
 
