@@ -3,7 +3,8 @@ bare DRF list of the same table, on gunicorn (2 sync workers) and PostgreSQL.
 
 Run from the repository root (PostgreSQL from DATABASE_URL, default postgres://postgres@127.0.0.1:5432):
 
-    .venv/bin/python bench/bench_ingestion.py [--clients 16] [--seconds 20] [--list-seconds 8] [--keep]
+    .venv/bin/python bench/bench_ingestion.py [--clients 16] [--seconds 20] [--rounds 6]
+        [--list-seconds 4] [--threads 1] [--keep]
 
 What it does, all in one run:
   1. creates a scratch database (``bench_ingestion``), migrates it and seeds the Northwind helpdesk
