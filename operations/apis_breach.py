@@ -30,6 +30,8 @@ class AwareDateTimeField(serializers.Field):
     """An ISO 8601 date-time with its UTC offset. A naive one is refused, not read as UTC: it could be
     any of several instants, and guessing is how deadlines end up an hour out."""
 
+    validates_value_only = True  # FastCopySerializer may validate with an unbound field (no context)
+
     default_error_messages = {
         "invalid": "Give an ISO 8601 date and time, e.g. 2027-03-26T15:00:00+00:00.",
         "naive": "Give the start with its UTC offset (e.g. 2027-03-26T15:00:00+00:00 or …Z): a local time "

@@ -1,9 +1,12 @@
-"""The cheap declared-field copy builds the same fields as DRF's deepcopy, and new ones each time."""
+"""The cheap declared-field copy builds the same fields as DRF's deepcopy, and new ones each time; the
+fast validation path validates as DRF does."""
 
 import copy
 
 import pytest
 from django.urls import get_resolver
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework import serializers
 
 from supportplan.serializer_base import FastCopySerializer, _clonable, field_clone, field_copy, fields_copy
@@ -179,3 +182,157 @@ def test_fields_with_nested_fields_or_mutable_defaults_are_rebuilt_not_cloned():
     assert _clonable(serializers.CharField(max_length=3, default="x"))
     default = serializers.JSONField(default=[1])
     assert field_clone(default).default is not default.default
+
+
+# --- The fast validation path -----------------------------------------------------------------
+def _drf_validated(cls, data):
+    """DRF's own ``is_valid`` on an instance of ``cls`` (the fast path not tried)."""
+    serializer = cls(data=data)
+    valid = serializers.Serializer.is_valid(serializer)
+    return valid, (dict(serializer.validated_data) if valid else serializer.errors)
+
+
+def _fast_validated(cls, data):
+    serializer = cls(data=data)
+    valid = serializer.is_valid()
+    return valid, (dict(serializer.validated_data) if valid else serializer.errors)
+
+
+def _typed(result):
+    valid, payload = result
+    if not valid:
+        return valid, payload
+    return valid, [(name, type(value), value) for name, value in payload.items()]
+
+
+class Plain(FastCopySerializer):
+    kind = serializers.ChoiceField(choices=[("a", "A"), ("b", "B")])
+    title = serializers.CharField(max_length=8, required=False)
+    blank_ok = serializers.CharField(max_length=4, required=False, allow_blank=True, allow_null=True)
+    raw = serializers.CharField(max_length=6, required=False, trim_whitespace=False)
+    count = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    ratio = serializers.FloatField(required=False, max_value=1.5)
+    flag = serializers.BooleanField(required=False)
+    with_default = serializers.CharField(required=False, default="d")
+    tags = serializers.ListField(child=serializers.CharField(max_length=3), required=False)
+
+
+def _event_serializer():
+    from operations.apis_requests import EventInputSerializer
+
+    return EventInputSerializer
+
+
+_TEXT = st.one_of(
+    st.sampled_from(["", " ", "a", " a ", "b", "comment", " comment", "status_changed", "handed_off"]),
+    st.sampled_from(["high", "low", "x\x00y", "\ud800", "Pending Caller", "P2", "verylongword!"]),
+    st.sampled_from(["2027-07-05T09:00:00Z", "2027-07-05T09:00:00+02:00", "2027-07-05T09:00:00", "nope"]),
+    st.text(max_size=12),
+)
+_VALUES = st.one_of(
+    _TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=9),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.lists(st.text(max_size=4), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@pytest.mark.parametrize("cls_name", ["plain", "event"])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_fast_path_validates_exactly_as_drf_does(cls_name, data):
+    cls = Plain if cls_name == "plain" else _event_serializer()
+    names = [*cls._declared_fields, "unknown"]
+    body = data.draw(st.dictionaries(st.sampled_from(names), _VALUES, max_size=len(names)))
+    assert _typed(_fast_validated(cls, body)) == _typed(_drf_validated(cls, body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "kind": "comment",
+            "occurred_at": "2027-07-05T09:00:00+02:00",
+            "body": " Checked. ",
+            "actor_name": "x",
+        },
+        {"kind": "status_changed", "occurred_at": "2027-07-05T09:00:00Z", "status": "Pending Caller"},
+        {
+            "kind": "handed_off",
+            "occurred_at": "2027-07-05T09:00:00Z",
+            "level": 3,
+            "party": 12,
+            "reference": "P",
+        },
+        {
+            "kind": "priority_changed",
+            "occurred_at": "2027-07-05T09:00:00Z",
+            "impact": "high",
+            "urgency": "low",
+        },
+    ],
+)
+def test_a_helpdesk_event_is_validated_without_building_the_fields(body):
+    serializer = _event_serializer()(data=body)
+    assert serializer.is_valid(), serializer.errors
+    assert "fields" not in vars(serializer)  # DRF's cached field set was never built
+    assert dict(serializer.validated_data) == _drf_validated(_event_serializer(), body)[1]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"occurred_at": "2027-07-05T09:00:00Z"},  # a required field missing
+        {"kind": "comment", "occurred_at": "2027-07-05T09:00:00"},  # naive
+        {"kind": "comment", "occurred_at": "2027-07-05T09:00:00Z", "level": 9},
+        {"kind": "comment", "occurred_at": "2027-07-05T09:00:00Z", "actor_name": "x" * 121},
+    ],
+)
+def test_refused_bodies_get_drf_s_errors(body):
+    fast, drf = _fast_validated(_event_serializer(), body), _drf_validated(_event_serializer(), body)
+    assert fast == drf and fast[0] is False
+
+
+def test_classes_with_their_own_validation_are_left_to_drf():
+    class WithFieldHook(FastCopySerializer):
+        name = serializers.CharField()
+
+        def validate_name(self, value):
+            return value.upper()
+
+    class WithHook(FastCopySerializer):
+        name = serializers.CharField()
+
+        def validate(self, attrs):
+            return {**attrs, "extra": 1}
+
+    class ContextValidator:
+        requires_context = True
+
+        def __call__(self, value, field):
+            if field.context.get("refuse"):
+                raise serializers.ValidationError("refused")
+
+    class WithContextField(FastCopySerializer):
+        name = serializers.CharField(validators=[ContextValidator()])
+
+    serializer = WithFieldHook(data={"name": "ab"})
+    assert serializer.is_valid() and serializer.validated_data == {"name": "AB"}
+    serializer = WithHook(data={"name": "ab"})
+    assert serializer.is_valid() and serializer.validated_data == {"name": "ab", "extra": 1}
+    serializer = WithContextField(data={"name": "ab"}, context={"refuse": True})
+    assert not serializer.is_valid() and serializer.errors == {"name": ["refused"]}
+
+
+def test_form_data_and_partial_updates_are_left_to_drf():
+    from django.http import QueryDict
+
+    form = Plain(data=QueryDict("kind=a&count=2"))
+    assert form.is_valid()
+    # An unticked checkbox is false in form data (DRF's rule for HTML input), not skipped.
+    assert dict(form.validated_data) == {"kind": "a", "count": 2, "flag": False, "with_default": "d"}
+    assert Plain(data={"title": "x"}, partial=True).is_valid()
