@@ -186,8 +186,8 @@ def gunicorn(
     **extra_env: str,
 ):
     """Yields the base URL of gunicorn serving the scratch database with the code of the checkout
-    at ``root``: ``workers`` processes, sync workers when ``threads`` is 1, else gthread workers
-    with that many threads each."""
+    at ``root``: ``workers`` processes, the product's sync workers when ``threads`` is 1
+    (``supportplan.gunicorn_worker``), else gthread workers with that many threads each."""
     port = free_port()
     env = stack_env(url, root=root, DJANGO_SETTINGS_MODULE=settings_module, **extra_env)
     command = [
@@ -206,6 +206,8 @@ def gunicorn(
     ]
     if threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
+    elif (root / "supportplan" / "gunicorn_worker.py").exists():  # older checkouts: gunicorn's own
+        command += ["--worker-class", "supportplan.gunicorn_worker.SyncWorker"]
     process = subprocess.Popen(command, cwd=root, env=env)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
