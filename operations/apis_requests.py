@@ -1031,7 +1031,7 @@ class SupportRequestViewSet(
                 api_key=_api_key(request.user),
                 locked=not found,
             )
-            return status.HTTP_201_CREATED, EventSerializer(event, context=self.get_serializer_context()).data
+            return status.HTTP_201_CREATED, event_json(event)  # EventSerializer's representation
 
         try:
             result = self._idempotent(
