@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from operations.business_time import BusinessCalendar
@@ -667,6 +667,42 @@ def _clock(
     )
 
 
+#: ``_stopped_clock``'s results by their inputs (emptied when full: a process serves a bounded set
+#: of open requests, and a result is cheap to compute again).
+_STOPPED_CLOCKS: dict[tuple, ClockResult] = {}
+_STOPPED_CLOCKS_MAX = 4096
+
+
+def _stopped_clock(
+    slot: _Slot, target: TargetFacts, *, stop: datetime, reason: str, engine: BusinessCalendar
+) -> ClockResult:
+    """``_clock`` of a stopped slot. It is a function of the slot, its target and the calendar's
+    engine only (not of now, nor of the ladder: a stopped clock has no next step), so it is
+    computed once per process: a request's met clocks come back on every event it receives."""
+    key = (
+        slot.metric,
+        slot.cycle,
+        slot.start,
+        slot.level_id,
+        slot.party_id,
+        tuple(slot.pauses),
+        slot.paused_since,
+        target,
+        stop,
+        reason,
+        engine,  # a changed calendar has a new engine (``engine_for``), so a new key
+    )
+    result = _STOPPED_CLOCKS.get(key)
+    if result is None:
+        result = _clock(
+            slot, target, stop=stop, reason=reason, engine=engine, now=stop, done=set(), marker=None
+        )
+        if len(_STOPPED_CLOCKS) >= _STOPPED_CLOCKS_MAX:
+            _STOPPED_CLOCKS.clear()
+        _STOPPED_CLOCKS[key] = result
+    return replace(result)  # each caller gets its own
+
+
 # --- Entry point ---------------------------------------------------------------------------------
 def replay(
     events: Iterable[EventFacts],
@@ -712,12 +748,16 @@ def replay(
     done, markers = done or {}, markers or {}
     clocks: dict[tuple[int, int], ClockResult] = {}
     for key, (slot, target, stop, reason) in spans.items():
+        engine = engines[target.calendar_id]
+        if stop is not None:
+            clocks[key] = _stopped_clock(slot, target, stop=stop, reason=reason, engine=engine)
+            continue
         clocks[key] = _clock(
             slot,
             target,
             stop=stop,
             reason=reason,
-            engine=engines[target.calendar_id],
+            engine=engine,
             now=now,
             done=done.get(key, set()),
             marker=markers.get(key),

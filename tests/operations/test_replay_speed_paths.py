@@ -294,3 +294,86 @@ def test_a_ladders_thresholds_kept_per_target_are_the_ones_worked_out_afresh():
                 replay_module._warn_threshold(tuple(steps), seconds)
                 == timedelta(seconds=seconds) * min(percents or [DEFAULT_WARN_PERCENT]) / 100
             )
+
+
+def _plain_clock(slot, target, *, stop, reason, engine):
+    return replay_module._clock(
+        slot, target, stop=stop, reason=reason, engine=engine, now=stop, done=set(), marker=None
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stopped_clocks_kept_per_process_are_the_ones_computed_afresh(seed, monkeypatch):
+    rng = random.Random(seed)
+    logs = [(random_targets(rng), random_events(rng), random_policy(rng)) for _ in range(60)]
+    nows = [START + timedelta(minutes=rng.randint(0, 60 * 24 * 30)) for _ in logs]
+
+    def run_all(shift: timedelta):
+        return [
+            asdict(
+                replay(
+                    events,
+                    request_type="incident",
+                    policy=policy,
+                    targets=targets,
+                    engines=ENGINES,
+                    now=now + shift,
+                )
+            )
+            for (targets, events, policy), now in zip(logs, nows, strict=True)
+        ]
+
+    replay_module._STOPPED_CLOCKS.clear()
+    cold = run_all(timedelta(0))
+    assert replay_module._STOPPED_CLOCKS  # stopped clocks were kept…
+    warm = run_all(timedelta(0))
+    later_warm = run_all(timedelta(days=3))  # …and serve a later now too (it does not change them)
+    monkeypatch.setattr(replay_module, "_stopped_clock", _plain_clock)
+    assert warm == cold == run_all(timedelta(0))
+    assert later_warm == run_all(timedelta(days=3))
+
+
+def test_a_kept_clock_is_handed_out_as_a_copy_and_a_new_calendar_is_a_new_key():
+    replay_module._STOPPED_CLOCKS.clear()
+    target = TargetFacts(id=1, priority_id=10, metric="resolution", seconds=3600, calendar_id=OFFICE)
+    slot = replay_module._Slot(metric="resolution", cycle=0, start=START)
+    stop = START + timedelta(hours=30)
+    first = replay_module._stopped_clock(slot, target, stop=stop, reason="met", engine=ENGINES[OFFICE])
+    first.state = "changed by a caller"
+    again = replay_module._stopped_clock(slot, target, stop=stop, reason="met", engine=ENGINES[OFFICE])
+    assert again.state == "breached" and again.elapsed_seconds == 13 * 3600  # Mon 9–17, Tue 9–14
+    longer_days = BusinessCalendar(
+        timezone="Europe/London", weekly={d: [(time(8), time(18))] for d in range(5)}
+    )
+    changed = replay_module._stopped_clock(slot, target, stop=stop, reason="met", engine=longer_days)
+    assert changed.elapsed_seconds == 16 * 3600  # Mon 8–18, Tue 8–14
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"slot": {"pauses": [(START + timedelta(hours=25), START + timedelta(hours=27))]}},
+        {"slot": {"paused_since": START + timedelta(hours=28)}},
+        {"slot": {"start": START + timedelta(hours=1)}},
+        {"slot": {"metric": "first_response"}},
+        {"slot": {"cycle": 1}},
+        {"slot": {"level_id": 2}},
+        {"slot": {"party_id": 7}},
+        {"target": {"seconds": 7200}},
+        {"stop": START + timedelta(hours=31)},
+        {"reason": "cancelled"},
+        {"engine": ENGINES[ALWAYS]},
+    ],
+)
+def test_every_input_of_a_stopped_clock_is_part_of_its_key(change):
+    base_target = TargetFacts(id=1, priority_id=10, metric="resolution", seconds=3600, calendar_id=OFFICE)
+    base = {"stop": START + timedelta(hours=30), "reason": "met", "engine": ENGINES[OFFICE]}
+    base_slot = {"metric": "resolution", "cycle": 0, "start": START}
+    replay_module._STOPPED_CLOCKS.clear()
+    replay_module._stopped_clock(replay_module._Slot(**base_slot), base_target, **base)  # kept
+    slot = replay_module._Slot(**{**base_slot, **change.get("slot", {})})
+    target = TargetFacts(**{**asdict(base_target), **change.get("target", {})})
+    arguments = {**base, **{name: value for name, value in change.items() if name in base}}
+    fresh = _plain_clock(slot, target, **arguments)
+    assert fresh != _plain_clock(replay_module._Slot(**base_slot), base_target, **base)  # it matters…
+    assert replay_module._stopped_clock(slot, target, **arguments) == fresh  # …and is not mistaken for it
