@@ -5,6 +5,9 @@ answered stays what it was."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -18,6 +21,7 @@ from operations.helpdesk.services.clocks import (
 )
 from operations.helpdesk.services.requests import request_lock
 from operations.models import IdempotencyRecord, RequestEvent, SlaClock, SupportRequest
+from tests.conftest import api_as
 from tests.operations import test_helpdesk_fast_paths as fast_paths
 from tests.operations.helpdesk_fixtures import *  # noqa: F403
 
@@ -34,7 +38,7 @@ def events_url(request_id) -> str:
     return reverse("supportrequest-events", args=[request_id])
 
 
-def test_an_api_keys_event_costs_five_statements_and_its_writes_go_together(
+def test_an_api_keys_event_costs_four_statements_and_its_writes_go_together(
     needs_postgres, servicenow, worked_request
 ):
     post_event(servicenow, worked_request.pk, **COMMENT)  # the connection has prepared its statements
@@ -48,11 +52,11 @@ def test_an_api_keys_event_costs_five_statements_and_its_writes_go_together(
     assert response.status_code == 201
     # (The test's own transaction adds a savepoint around the write.)
     statements = [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
-    # The key, the claim with the lock, the facts, the ladder steps already sent, the writes (with
+    # The key, the claim with the lock and the facts, the ladder steps already sent, the writes (with
     # the stored response).
-    assert len(statements) == 5, "\n".join(statements)
-    assert statements[1].startswith("EXECUTE sp_request_lock_claim('key:")
-    assert '"operations_notification"' in statements[3]
+    assert len(statements) == 4, "\n".join(statements)
+    assert statements[1].startswith("EXECUTE sp_request_lock_claim_facts('key:")
+    assert '"operations_notification"' in statements[2]
     writes = statements[-1]
     assert "EXECUTE sp_event_insert" in writes
     assert "EXECUTE sp_request_update" in writes
@@ -210,3 +214,61 @@ def _index_columns(model) -> dict[str, list[str]]:
 )
 def test_the_written_tables_keep_only_the_indexes_their_reads_use(needs_postgres, model, expected):
     assert {tuple(columns) for columns in _index_columns(model).values()} == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_waited_for_the_lock_reads_the_facts_again(needs_postgres, servicenow, worked_request):
+    """The claim's statement reads the facts with its snapshot, taken before it waits for the lock:
+    what the event holding the lock wrote meanwhile is not in it. That event rewrote the request's
+    row, so the waiting one sees it and reads the facts again."""
+    from operations.helpdesk import services as helpdesk_services
+    from operations.helpdesk.services import clocks, requests
+
+    real_record, real_facts = helpdesk_services.event_record, requests._request_facts
+    holding, read_again, errors, answers = threading.Event(), {}, [], {}
+
+    def slow_record(**kwargs):
+        event = real_record(**kwargs)
+        if kwargs["data"]["body"] == "first":
+            holding.set()
+            time.sleep(0.5)  # commits later, keeping the request locked
+        return event
+
+    def facts(request):
+        read_again[request.pk, len(read_again)] = clocks._READ_WITH_LOCK not in request.__dict__
+        return real_facts(request)
+
+    def send(body: str) -> None:
+        try:
+            if body == "second":
+                assert holding.wait(10)
+            client = api_as(key=servicenow.raw)
+            response = client.post(
+                events_url(worked_request.pk),
+                {**COMMENT, "body": body},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=body,
+            )
+            answers[body] = (response.status_code, response.json())
+        except Exception as error:  # reported below; a thread's exception would be lost
+            errors.append(error)
+        finally:
+            connection.close()
+
+    helpdesk_services.event_record, requests._request_facts = slow_record, facts
+    try:
+        threads = [threading.Thread(target=send, args=(body,)) for body in ("first", "second")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        helpdesk_services.event_record, requests._request_facts = real_record, real_facts
+    assert errors == []
+    assert answers["first"][0] == answers["second"][0] == 201
+    assert answers["second"][1]["sequence"] == answers["first"][1]["sequence"] + 1
+    assert list(read_again.values()) == [False, True]  # the first used its statement's, the second read again
+    worked_request.refresh_from_db()
+    events = RequestEvent.objects.filter(request=worked_request)
+    assert worked_request.event_count == events.count()
+    assert len(set(events.values_list("sequence", flat=True))) == events.count()

@@ -299,13 +299,11 @@ def _next_sequence(request: SupportRequest) -> int:
 
 
 @functools.cache
-def _lock_sql(*, claim: str = "") -> str:
-    """The request lock's statement (``%s``: the request's id and plan), after ``claim`` (an
-    ``INSERT … RETURNING``, run as a CTE: its first column says whether it returned a row)."""
+def _lock_sql() -> str:
+    """The request lock's statement (``%s``: the request's id and plan)."""
     quote = connection.ops.quote_name
-    head = f"WITH claim AS ({claim}) SELECT EXISTS (SELECT 1 FROM claim), " if claim else "SELECT "  # noqa: S608
     return (
-        f"{head}{rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')} "
+        f"SELECT {rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')} "  # noqa: S608
         f"FROM {rows.table(SupportRequest)} r LEFT OUTER JOIN {rows.table(SlaPolicy)} p "
         f"ON p.{quote('id')} = r.{quote('policy_id')} "
         f"WHERE r.{quote('id')} = %s AND r.{quote('plan_id')} = %s FOR NO KEY UPDATE OF r"
@@ -338,17 +336,3 @@ def _lock(request: SupportRequest) -> SupportRequest:
     with connection.cursor() as cursor:
         cursor.execute(*rows.prepared("sp_request_lock", _lock_sql(), [request.pk, request.plan_id]))
         return _locked_from_row(request, cursor.fetchone())
-
-
-def _lock_claiming(
-    request: SupportRequest, claim_sql: str, claim_params: list
-) -> tuple[bool, SupportRequest]:
-    """``_lock`` (PostgreSQL) in the same statement as an idempotency claim (``claim_sql``, an
-    ``INSERT … RETURNING``): whether the claim returned a row, and the locked request."""
-    sql = _lock_sql(claim=claim_sql)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            *rows.prepared("sp_request_lock_claim", sql, [*claim_params, request.pk, request.plan_id])
-        )
-        row = cursor.fetchone()
-    return (row is not None and row[0]), _locked_from_row(request, None if row is None else row[1:])

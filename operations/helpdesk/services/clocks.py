@@ -30,6 +30,7 @@ from operations.helpdesk.services._common import (
     CLOCK_FIELDS,
     OPEN_STATUSES,
     _lock,
+    _locked_from_row,
     _next_sequence,
     _sole_party,
     step_event_key,
@@ -275,11 +276,21 @@ class _RequestFacts:
 
 
 @functools.cache
-def _request_facts_sql() -> tuple[str, tuple[int, int, int, int]]:
+def _request_facts_sql(claim: str | None = None) -> tuple[str, tuple[int, ...]]:
     """One ``UNION ALL`` of the request's events, its clocks, its policy's targets (with their
     ladders) and a fresh event id: four reads an event write needs, in one round trip. Each branch
     fills its own columns and NULLs (cast to the same types) in the others'; the first column says
-    which branch a row comes from. Returns the SQL and where each branch's columns start."""
+    which branch a row comes from. Returns the SQL and where each segment of columns starts (and
+    where the last one ends). Its parameters: the request's id twice, then its policy's.
+
+    With ``claim`` (an idempotency claim's ``INSERT … RETURNING``) the statement also runs the
+    claim and locks the request (the row of ``_lock_sql``: the request and its policy, ``FOR NO KEY
+    UPDATE``). The fresh id's row then carries a fourth segment: whether the claim returned a row,
+    the locked row, and whether the facts are current. They are read with the statement's snapshot,
+    which a wait for the lock leaves behind: they are current when the request row locked is the
+    version that snapshot sees (every write of a request's events or clocks rewrites its row under
+    this lock). Its parameters: the claim's, the request's id and plan, then its id three times; the
+    targets are those of the locked row's policy."""
     quote = connection.ops.quote_name
 
     event_fields = {field.attname: field for field in RequestEvent._meta.concrete_fields}
@@ -292,47 +303,104 @@ def _request_facts_sql() -> tuple[str, tuple[int, int, int, int]]:
     ]
     targets = [(column, field.cast_db_type(connection)) for column, field in target_row_columns()]
     segments = [events, clocks, targets]
+    locked_fields = [*SupportRequest._meta.concrete_fields, *SlaPolicy._meta.concrete_fields]
+    if claim is not None:
+        request_table = rows.table(SupportRequest)
+        segments.append(
+            [("EXISTS (SELECT 1 FROM claim)", "boolean")]
+            + [(f"l.c{index}", field.cast_db_type(connection)) for index, field in enumerate(locked_fields)]
+            + [(f"l.v = (SELECT s.xmin FROM {request_table} s WHERE s.{quote('id')} = %s)", "boolean")]  # noqa: S608
+        )
 
-    def select(kind: int, own: int, expressions: list[str]) -> str:
+    def select(kind: int, filled: dict[int, list[str]]) -> str:
         parts = [str(kind)]
         for index, segment in enumerate(segments):
-            if index == own:
-                parts += expressions
-            else:
-                parts += [f"NULL::{db_type}" for _, db_type in segment]
+            parts += filled.get(index) or [f"NULL::{db_type}" for _, db_type in segment]
         return "SELECT " + ", ".join(parts)
 
-    event_table = quote(RequestEvent._meta.db_table)
+    def own(segment: list[tuple[str, str]]) -> list[str]:
+        return [column for column, _ in segment]
+
     next_id = [f"nextval(pg_get_serial_sequence('{RequestEvent._meta.db_table}', 'id'))::bigint"] + [
         f"NULL::{db_type}" for _, db_type in events[1:]
     ]
-    sql = " UNION ALL ".join(
+    head, first, policy = "", select(0, {0: next_id}), "%s"
+    if claim is not None:
+        names = ", ".join(f"c{index}" for index in range(len(locked_fields)))
+        head = (
+            f"WITH claim AS ({claim}), l ({names}, v) AS MATERIALIZED ("  # noqa: S608
+            f"SELECT {rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')}, r.xmin "
+            f"FROM {request_table} r LEFT OUTER JOIN {rows.table(SlaPolicy)} p "
+            f"ON p.{quote('id')} = r.{quote('policy_id')} "
+            f"WHERE r.{quote('id')} = %s AND r.{quote('plan_id')} = %s FOR NO KEY UPDATE OF r) "
+        )
+        first = select(0, {0: next_id, 3: own(segments[3])}) + " FROM l"
+        policy_column = f"c{[field.attname for field in locked_fields].index('policy_id')}"
+        policy = f"(SELECT l.{policy_column} FROM l)"  # noqa: S608
+    sql = head + " UNION ALL ".join(
         [
-            f"{select(0, 0, next_id)}",
-            f"{select(1, 0, [column for column, _ in events])} FROM {event_table} "
+            first,
+            f"{select(1, {0: own(events)})} FROM {quote(RequestEvent._meta.db_table)} "
             f"WHERE {quote('request_id')} = %s",
-            f"{select(2, 1, [column for column, _ in clocks])} FROM {quote(SlaClock._meta.db_table)} "
+            f"{select(2, {1: own(clocks)})} FROM {quote(SlaClock._meta.db_table)} "
             f"WHERE {quote('request_id')} = %s",
-            f"{select(3, 2, [column for column, _ in targets])} FROM {target_rows_from()} "
-            f"WHERE t.{quote(SlaTarget._meta.get_field('policy').column)} = %s",
+            f"{select(3, {2: own(targets)})} FROM {target_rows_from()} "
+            f"WHERE t.{quote(SlaTarget._meta.get_field('policy').column)} = {policy}",
         ]
     )
-    start_clocks = 1 + len(events)
-    start_targets = start_clocks + len(clocks)
-    return sql, (1, start_clocks, start_targets, start_targets + len(targets))
+    starts = [1]
+    for segment in segments:
+        starts.append(starts[-1] + len(segment))
+    return sql, tuple(starts)
 
 
 def _request_facts(request: SupportRequest) -> _RequestFacts:
     """The locked request's events, clocks and (stored) policy targets, and an event id to use:
-    on PostgreSQL one statement (``_request_facts_sql``), elsewhere the separate reads."""
+    on PostgreSQL one statement (``_request_facts_sql``), elsewhere the separate reads. Facts read
+    with the lock (``lock_claiming_with_facts``) and still current are taken instead, once."""
+    read = request.__dict__.pop(_READ_WITH_LOCK, None)
+    if read is not None:
+        return read
     if connection.vendor != "postgresql":
         events, source_ids = _event_rows(request)
         return _RequestFacts(events, source_ids, _stored_clocks(request), None, None)
-    sql, (start_events, start_clocks, start_targets, end) = _request_facts_sql()
+    sql, starts = _request_facts_sql()
     statement = rows.prepared("sp_request_facts", sql, [request.pk, request.pk, request.policy_id])
     with connection.cursor() as cursor:
         cursor.execute(*statement)
+        return _facts_from(cursor.fetchall(), starts)
+
+
+#: Where ``lock_claiming_with_facts`` leaves the facts it read on the locked request.
+_READ_WITH_LOCK = "_facts_read_with_lock"
+
+
+def lock_claiming_with_facts(
+    request: SupportRequest, claim_sql: str, claim_params: list
+) -> tuple[bool, SupportRequest]:
+    """An idempotency claim (``claim_sql``, an ``INSERT … RETURNING``), the request's lock
+    (``_lock``: ``SupportRequest.DoesNotExist`` when it is not the plan's) and its facts
+    (``_request_facts``) in one statement (PostgreSQL): whether the claim returned a row, and the
+    locked request. The facts wait on it for the event write's ``_request_facts`` when they are
+    current; after a wait for the lock they are not, and that call reads them again."""
+    sql, starts = _request_facts_sql(claim_sql)
+    params = [*claim_params, request.pk, request.plan_id, request.pk, request.pk, request.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(*rows.prepared("sp_request_lock_claim_facts", sql, params))
         fetched = cursor.fetchall()
+    lock_row = next((row for row in fetched if row[0] == 0), None)
+    if lock_row is None:
+        _locked_from_row(request, None)  # raises DoesNotExist
+    lock = lock_row[starts[3] : starts[4]]
+    locked = _locked_from_row(request, lock[1:-1])
+    if lock[-1]:  # the snapshot saw the row locked: nothing was written meanwhile
+        locked.__dict__[_READ_WITH_LOCK] = _facts_from(fetched, starts)
+    return bool(lock[0]), locked
+
+
+def _facts_from(fetched: list[tuple], starts: tuple[int, ...]) -> _RequestFacts:
+    """``_RequestFacts`` of the rows of ``_request_facts_sql``."""
+    start_events, start_clocks, start_targets, end = starts[:4]
     events, source_ids, clocks, target_rows, next_event_id = [], set(), [], [], None
     # Compared and written back only: plain rows, not model instances (one per clock per event).
     light_clock = rows.light_class(SlaClock)

@@ -26,7 +26,6 @@ from operations.helpdesk.services._common import (
     _level,
     _level_by_number_sql,
     _lock,
-    _lock_claiming,
     _owned,
     _party,
     _party_sql,
@@ -41,6 +40,7 @@ from operations.helpdesk.services.clocks import (
     _recompute_locked,
     _request_facts,
     _RequestFacts,
+    lock_claiming_with_facts,
     target_row_columns,
     target_rows_from,
     target_rows_order,
@@ -691,8 +691,9 @@ def request_lock_claiming(
     *, request_id: int, plan: SupportPlan, claim_sql: str, claim_params: list
 ) -> tuple[bool, SupportRequest]:
     """``request_lock`` in the statement of an idempotency claim (PostgreSQL: ``idempotent_write``'s
-    ``claim_with``): whether the claim returned a row, and the locked request."""
-    return _lock_claiming(_named(request_id, plan), claim_sql, claim_params)
+    ``claim_with``), which also reads what ``event_record`` reads of the request: whether the claim
+    returned a row, and the locked request."""
+    return lock_claiming_with_facts(_named(request_id, plan), claim_sql, claim_params)
 
 
 def _named(request_id: int, plan: SupportPlan) -> SupportRequest:
