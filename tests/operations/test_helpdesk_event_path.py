@@ -56,7 +56,7 @@ def test_an_api_keys_event_costs_four_statements_and_its_writes_go_together(
     # the stored response).
     assert len(statements) == 4, "\n".join(statements)
     assert statements[1].startswith("EXECUTE sp_request_lock_claim_facts('key:")
-    assert '"operations_notification"' in statements[2]
+    assert statements[2].startswith("EXECUTE sp_outbox_keys(")
     writes = statements[-1]
     assert "EXECUTE sp_event_insert" in writes
     assert "EXECUTE sp_request_update" in writes

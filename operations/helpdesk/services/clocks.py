@@ -464,15 +464,11 @@ def _outbox_keys(*, plan_id: int, keys: list[str]) -> set[str]:
     """Which of ``keys`` have a notice or a webhook delivery in the plan's outbox (one query; the set
     removes the duplicates)."""
     if connection.vendor == "postgresql":
-        # One array parameter instead of an IN list of every ladder entry of every clock.
-        quote = connection.ops.quote_name
-        plan, event_key = quote("plan_id"), quote("event_key")
-        notices, deliveries = (quote(model._meta.db_table) for model in (Notification, WebhookDelivery))
+        # One array parameter instead of an IN list of every ladder entry of every clock; prepared:
+        # most events of a request with a ladder ask it.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {event_key} FROM {notices} WHERE {plan} = %s AND {event_key} = ANY(%s) "  # noqa: S608
-                f"UNION ALL SELECT {event_key} FROM {deliveries} WHERE {plan} = %s AND {event_key} = ANY(%s)",
-                [plan_id, keys, plan_id, keys],
+                *rows.prepared("sp_outbox_keys", _outbox_keys_sql(), [plan_id, keys, plan_id, keys])
             )
             return {row[0] for row in cursor.fetchall()}
     notified = (
@@ -484,6 +480,17 @@ def _outbox_keys(*, plan_id: int, keys: list[str]) -> set[str]:
         .values_list("event_key")
     )
     return {row[0] for row in notified.union(delivered)}
+
+
+@functools.cache
+def _outbox_keys_sql() -> str:
+    quote = connection.ops.quote_name
+    plan, event_key = quote("plan_id"), quote("event_key")
+    notices, deliveries = (quote(model._meta.db_table) for model in (Notification, WebhookDelivery))
+    return (
+        f"SELECT {event_key} FROM {notices} WHERE {plan} = %s AND {event_key} = ANY(%s) "  # noqa: S608
+        f"UNION ALL SELECT {event_key} FROM {deliveries} WHERE {plan} = %s AND {event_key} = ANY(%s)"
+    )
 
 
 def _stored_clocks(request: SupportRequest) -> list[SlaClock]:
