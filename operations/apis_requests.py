@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -42,11 +42,13 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from models_catalog.filters import PlanSlugFilter
+from models_catalog.models import Party, SupportLevel
 from operations.apis_breach import AwareDateTimeField
 from operations.helpdesk import idempotency, selectors, services
 from operations.models import (
     ClockEffect,
     Impact,
+    Priority,
     RequestEvent,
     RequestEventKind,
     RequestReference,
@@ -783,6 +785,11 @@ class RequestCursorPagination(pagination.CursorPagination):
 
 
 # --- The requests viewset -------------------------------------------------------------------
+def _value_of(model, foreign_key: str, field: str) -> Subquery:
+    """``field`` of the ``model`` row the request's ``foreign_key`` names (null when it names none)."""
+    return Subquery(model.objects.filter(pk=OuterRef(foreign_key)).order_by().values(field)[:1])
+
+
 def _api_key(principal) -> ApiKey | None:
     return principal.api_key if is_api_key(principal) else None
 
@@ -850,11 +857,13 @@ class SupportRequestViewSet(
         if self.action in {"events", "by_reference_events"}:
             # The event services need the request and its plan only (they lock and re-read it).
             return requests.select_related(None).select_related("plan")
+        # One value per row from four small tables, as subqueries: with joins, PostgreSQL planned the
+        # page's query for longer than it ran it (0.5 of 0.7 ms); the subqueries plan in 0.1 ms.
         requests = requests.select_related(None).annotate(
-            plan_slug=F("plan__slug"),
-            priority_code=F("priority__code"),
-            level_number=F("current_level__number"),
-            party_name=F("current_party__name"),
+            plan_slug=_value_of(SupportPlan, "plan_id", "slug"),
+            priority_code=_value_of(Priority, "priority_id", "code"),
+            level_number=_value_of(SupportLevel, "current_level_id", "number"),
+            party_name=_value_of(Party, "current_party_id", "name"),
         )
         if self.action == "list":
             requests = requests.defer("description", "description_anonymised")

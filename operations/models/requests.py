@@ -123,7 +123,9 @@ class SupportRequest(PlanOwned):
         ]
         indexes = [
             models.Index(fields=["plan", "status", "-reported_at"], name="request_plan_status"),
-            models.Index(fields=["plan", "-updated_at"], name="request_plan_updated"),
+            # The list's cursor order, tie-breaker included: a page is read off the index, without
+            # sorting the plan's requests (whatever the planner's statistics say).
+            models.Index(fields=["plan", "-updated_at", "-id"], name="request_plan_updated"),
             models.Index(
                 fields=["plan", "next_breach_at"],
                 name="request_open_next_breach",

@@ -191,7 +191,7 @@ def _index_columns(model) -> dict[str, list[str]]:
             {
                 ("id",),
                 ("plan_id", "status", "reported_at"),
-                ("plan_id", "updated_at"),
+                ("plan_id", "updated_at", "id"),
                 ("plan_id", "next_breach_at"),
                 ("plan_id", "source_system", "source_id"),
                 ("priority_id",),
