@@ -299,11 +299,12 @@ def _next_sequence(request: SupportRequest) -> int:
 
 
 @functools.cache
-def _lock_sql() -> str:
-    """The request lock's statement (``%s``: the request's id and plan)."""
+def _lock_sql(extra: str = "") -> str:
+    """The request lock's statement (``%s``: the request's id and plan): the request's columns and
+    its policy's, then ``extra`` (more select-list expressions of ``r``, the request)."""
     quote = connection.ops.quote_name
     return (
-        f"SELECT {rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')} "  # noqa: S608
+        f"SELECT {rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')}{extra} "  # noqa: S608
         f"FROM {rows.table(SupportRequest)} r LEFT OUTER JOIN {rows.table(SlaPolicy)} p "
         f"ON p.{quote('id')} = r.{quote('policy_id')} "
         f"WHERE r.{quote('id')} = %s AND r.{quote('plan_id')} = %s FOR NO KEY UPDATE OF r"

@@ -30,6 +30,7 @@ from operations.helpdesk.services._common import (
     CLOCK_FIELDS,
     OPEN_STATUSES,
     _lock,
+    _lock_sql,
     _locked_from_row,
     _next_sequence,
     _sole_party,
@@ -327,13 +328,7 @@ def _request_facts_sql(claim: str | None = None) -> tuple[str, tuple[int, ...]]:
     head, first, policy = "", select(0, {0: next_id}), "%s"
     if claim is not None:
         names = ", ".join(f"c{index}" for index in range(len(locked_fields)))
-        head = (
-            f"WITH claim AS ({claim}), l ({names}, v) AS MATERIALIZED ("  # noqa: S608
-            f"SELECT {rows.columns(SupportRequest, 'r')}, {rows.columns(SlaPolicy, 'p')}, r.xmin "
-            f"FROM {request_table} r LEFT OUTER JOIN {rows.table(SlaPolicy)} p "
-            f"ON p.{quote('id')} = r.{quote('policy_id')} "
-            f"WHERE r.{quote('id')} = %s AND r.{quote('plan_id')} = %s FOR NO KEY UPDATE OF r) "
-        )
+        head = f"WITH claim AS ({claim}), l ({names}, v) AS MATERIALIZED ({_lock_sql(', r.xmin')}) "
         first = select(0, {0: next_id, 3: own(segments[3])}) + " FROM l"
         policy_column = f"c{[field.attname for field in locked_fields].index('policy_id')}"
         policy = f"(SELECT l.{policy_column} FROM l)"  # noqa: S608
