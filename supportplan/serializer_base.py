@@ -118,7 +118,7 @@ def _cloner(prototype: Field) -> Callable[[], Field]:
 
 
 #: Field classes whose validation reads the value and the field's own arguments only (not its
-#: parent, the context or the request): the fast path validates with the prototype field itself.
+#: parent, the context or the request): the fast path validates with an unbound copy of the field.
 #: A project field class says the same with ``validates_value_only = True`` (its subclasses too).
 _VALUE_ONLY_FIELDS = frozenset(
     {fields.CharField, fields.ChoiceField, fields.IntegerField, fields.FloatField, fields.BooleanField}
@@ -133,8 +133,6 @@ _VALIDATION_HOOKS = (
     "validate_empty_values",
     "is_valid",
 )
-#: Returned by a ``_FastField``'s check for a value it leaves to DRF.
-_UNSURE = object()
 
 
 def _validates_value_only(field: Field) -> bool:
@@ -145,9 +143,9 @@ def _validates_value_only(field: Field) -> bool:
 
 def _fast_plan(cls: type, declared: dict[str, Field]) -> list[tuple[str, Field, bool]] | None:
     """(name, an unbound copy of the field, whether its value is validated here) per writable field,
-    in order;
-    None when the class validates in a way the fast path does not copy (a hook of its own, a
-    ``validate_<field>`` method, serializer validators, a field whose ``source`` is not its name)."""
+    in order; None when the class validates in a way the fast path does not copy (a hook of its
+    own, a ``validate_<field>`` method, serializer validators, a field whose ``source`` is not its
+    name)."""
     if any(getattr(cls, name) is not getattr(FastCopySerializer, name) for name in _VALIDATION_HOOKS):
         return None
     if getattr(getattr(cls, "Meta", None), "validators", None):
