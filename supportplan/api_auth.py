@@ -12,15 +12,18 @@ from supportplan.services import api_key_authenticate
 KEYWORDS = ("api-key", "bearer")
 
 
+def names_api_key(authorization: str) -> bool:
+    """Whether an ``Authorization`` header uses a scheme this authentication takes: the request is
+    then authenticated by the key it names or refused, never by the session."""
+    return authorization.partition(" ")[0].lower() in KEYWORDS
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
+        if not names_api_key(header):
             return None
-        keyword, _, raw_key = header.partition(" ")
-        if keyword.lower() not in KEYWORDS:
-            return None
-        raw_key = raw_key.strip()
+        raw_key = header.partition(" ")[2].strip()
         if not raw_key or "\x00" in raw_key or len(raw_key) > 200:
             raise exceptions.AuthenticationFailed("Malformed API key.")
         api_key = api_key_authenticate(raw_key)

@@ -22,20 +22,19 @@ from django.contrib.messages.middleware import MessageMiddleware as DjangoMessag
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django_htmx.middleware import HtmxMiddleware as DjangoHtmxMiddleware
 
-from supportplan.api_auth import KEYWORDS
+from supportplan.api_auth import names_api_key
 
 API_PREFIX = "/api/"
 _DECISION = "_supportplan_api_key_request"
 
 
 def is_api_key_request(request) -> bool:
-    """Whether ``request`` is for the API and names an API key in ``Authorization`` (the scheme
-    ``ApiKeyAuthentication`` takes, whatever the key: a wrong one is refused there). Decided once
-    per request."""
+    """Whether ``request`` is for the API and names an API key in ``Authorization``
+    (``names_api_key``, whatever the key: a wrong one is refused there). Decided once per request."""
     decision = getattr(request, _DECISION, None)
     if decision is None:
-        keyword = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0]
-        decision = request.path_info.startswith(API_PREFIX) and keyword.lower() in KEYWORDS
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        decision = request.path_info.startswith(API_PREFIX) and names_api_key(authorization)
         setattr(request, _DECISION, decision)
     return decision
 
