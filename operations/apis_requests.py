@@ -597,7 +597,9 @@ def _trace_json(entry: selectors.TraceEntry) -> dict:
     return {
         "at": _iso(entry.at.astimezone(UTC)),
         "until": _iso(entry.until.astimezone(UTC)) if entry.until else None,
-        "kind": entry.kind,
+        # A plain str: an event built in this request holds the enum member, and a body of plain JSON
+        # values is stored as it is (``idempotency._json_safe``) instead of going through JSON.
+        "kind": str(entry.kind),
         "level": entry.level.number if entry.level else None,
         "level_name": entry.level_label,
         "party": entry.party.pk if entry.party else None,

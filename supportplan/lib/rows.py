@@ -238,13 +238,15 @@ def fetch(model: type[Model], where: str, params: Sequence[Any]) -> list[Model]:
         return [instance(model, row) for row in cursor.fetchall()]
 
 
-def insert(objs: Sequence[Model], *, on_conflict_do_nothing: bool = False) -> bool:
+def insert(objs: Sequence[Model], *, on_conflict_do_nothing: bool = False, name: str | None = None) -> bool:
     """``INSERT … RETURNING`` the primary keys of new instances of one model, in one statement;
     sets ``pk`` and marks them saved (what ``save()``/``bulk_create`` do, without signals: the
     models written here have no receivers).
 
     ``on_conflict_do_nothing`` (one instance): a row that breaks a unique constraint is not stored
-    and False is returned, instead of an IntegrityError that would need a savepoint around it."""
+    and False is returned, instead of an IntegrityError that would need a savepoint around it.
+    ``name``: run as that prepared statement (``prepared``; one name per model, row count and
+    conflict handling)."""
     if not objs:
         return True
     if on_conflict_do_nothing and len(objs) != 1:
@@ -252,6 +254,8 @@ def insert(objs: Sequence[Model], *, on_conflict_do_nothing: bool = False) -> bo
     sql, params = insert_sql(objs)
     conflict = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
     sql += f"{conflict} RETURNING {_shape(type(objs[0])).pk_column}"
+    if name is not None:
+        sql, params = prepared(name, sql, params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = cursor.fetchall()

@@ -130,6 +130,20 @@ def test_an_event_write_answers_with_the_stored_event_as_the_events_list_shows_i
     assert answered in listed
 
 
+def test_write_answers_are_plain_json_values_stored_as_they_are(servicenow, worked_request, monkeypatch):
+    """The idempotency record keeps an answer made of plain JSON values as it is; anything else (an
+    enum member, a datetime) costs it a JSON round trip of the whole body."""
+    from operations.helpdesk import idempotency
+
+    answers = []
+    real_json_safe = idempotency._json_safe
+    monkeypatch.setattr(idempotency, "_json_safe", lambda body: answers.append(body) or real_json_safe(body))
+    create(servicenow, "INC0000009")  # a new request: its trace starts with the "created" entry
+    post_event(servicenow, worked_request.pk, kind="comment", body="x", occurred_at="2027-07-05T09:00:00Z")
+    assert len(answers) == 2
+    assert all(idempotency._is_json_native(body) for body in answers)
+
+
 def test_a_list_row_is_represented_as_drfs_model_serializer_would(servicenow, worked_request):
     create(servicenow, "INC0000002", impact="high", urgency="high")
     listed = servicenow.api.get(REQUESTS).json()["results"]

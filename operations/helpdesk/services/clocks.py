@@ -631,7 +631,7 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
             sql, params = rows.insert_sql(to_create)
             run(*rows.prepared(f"sp_clocks_insert_{len(to_create)}", sql, params))
         elif to_create:
-            rows.insert(to_create)
+            rows.insert(to_create, name=f"sp_clocks_create_{len(to_create)}")
         sql, params = rows.update_sql(
             SupportRequest, columns, f"{connection.ops.quote_name('id')} = %s", [request.pk]
         )
