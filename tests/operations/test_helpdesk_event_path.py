@@ -27,7 +27,7 @@ from tests.operations.helpdesk_fixtures import *  # noqa: F403
 
 # The fast-path tests' world: a ServiceNow key and a request with an event of every kind.
 frozen, servicenow, worked_request = fast_paths.frozen, fast_paths.servicenow, fast_paths.worked_request
-post_event = fast_paths.post_event
+post_event, NOW = fast_paths.post_event, fast_paths.NOW
 
 pytestmark = pytest.mark.usefixtures("frozen")
 
@@ -129,6 +129,42 @@ def test_the_facts_read_in_one_statement_are_the_separate_reads(needs_postgres, 
     assert facts.target_rows == _target_rows(locked.policy)
     assert facts.target_rows  # the seeded policy has targets with ladders
     assert facts.next_event_id > RequestEvent.objects.order_by("-pk").first().pk
+
+
+def _typed(values: dict) -> dict:
+    return {name: (type(value), value) for name, value in values.items()}
+
+
+def test_the_facts_come_back_from_json_with_psycopg2s_values_and_types(
+    needs_postgres, servicenow, worked_request
+):
+    """The facts are read as JSON arrays: microseconds, pauses (null and set instants), ids, texts and
+    the claim's own statement give what the separate reads give, type for type."""
+    from operations.helpdesk.idempotency import _claim_sql
+    from operations.helpdesk.services.clocks import lock_claiming_with_facts
+
+    for body in [
+        {"kind": "comment", "body": "x", "occurred_at": "2027-07-05T09:00:00.123456Z"},
+        {"kind": "status_changed", "status": "Pending Caller", "occurred_at": "2027-07-05T09:00:01.5Z"},
+    ]:
+        post_event(servicenow, worked_request.pk, **body)
+    locked = request_lock(request_id=worked_request.pk, plan=worked_request.plan)
+    stored_clocks = {clock.pk: _typed(_values(clock, SlaClock)) for clock in _stored_clocks(locked)}
+    assert any(values["paused_since"][1] is not None for values in stored_clocks.values())
+    events, source_ids = _event_rows(locked)
+    expected_events = sorted((fact.sequence, _typed(vars(fact))) for fact in events)
+    assert {fact.occurred_at.microsecond for fact in events} >= {123456, 500000}
+    claimed, relocked = lock_claiming_with_facts(
+        locked, _claim_sql(), ["key:test", "json-facts", "f" * 64, worked_request.reported_at, NOW]
+    )
+    assert claimed
+    for facts in [_request_facts(locked), _request_facts(relocked)]:
+        assert sorted((fact.sequence, _typed(vars(fact))) for fact in facts.events) == expected_events
+        assert facts.source_ids == source_ids
+        assert {clock.pk: _typed(_values(clock, SlaClock)) for clock in facts.clocks} == stored_clocks
+        assert [[(type(value), value) for value in row] for row in facts.target_rows] == [
+            [(type(value), value) for value in row] for row in _target_rows(locked.policy)
+        ]
 
 
 def test_the_request_lock_finds_a_request_within_its_plan_only(worked_request, other_plan):

@@ -4,11 +4,12 @@ after configuration changes, and the breach sweep's side (escalations, ladder ad
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -276,77 +277,136 @@ class _RequestFacts:
     next_event_id: int | None
 
 
+#: How a column read back from ``json_build_array`` becomes what psycopg2 returns for it (None: JSON
+#: gives the same value), by the field's internal type. The statement runs with Django's session
+#: time zone, UTC: its timestamps read back as aware UTC datetimes.
+_FROM_JSON: dict[str, Any] = {
+    **dict.fromkeys(
+        (
+            "AutoField",
+            "BigAutoField",
+            "SmallAutoField",
+            "IntegerField",
+            "BigIntegerField",
+            "SmallIntegerField",
+            "PositiveIntegerField",
+            "PositiveSmallIntegerField",
+            "PositiveBigIntegerField",
+            "CharField",
+            "TextField",
+            "SlugField",
+            "BooleanField",
+        )
+    ),
+    "DateTimeField": datetime.fromisoformat,
+    "DateField": date.fromisoformat,
+}
+
+
+def _json_converters(fields: list[Field]) -> tuple[tuple[int, Any], ...]:
+    """(position, converter) of the columns of ``fields`` whose JSON value needs converting. A field
+    type without a known conversion (decimals, JSON…) is refused when the statement is built."""
+    converters = []
+    for position, field in enumerate(fields):
+        kind = (field.target_field if field.is_relation else field).get_internal_type()
+        if kind not in _FROM_JSON:
+            raise TypeError(f"{field} cannot be read back from JSON.")
+        if _FROM_JSON[kind] is not None:
+            converters.append((position, _FROM_JSON[kind]))
+    return tuple(converters)
+
+
+def _from_json(text: str | None, converters: tuple[tuple[int, Any], ...]) -> list[list[Any]]:
+    """The rows of a ``json_agg(json_build_array(…))`` column, their values as psycopg2 reads them."""
+    if text is None:  # no rows
+        return []
+    found = json.loads(text)
+    for row in found:
+        for position, convert in converters:
+            if row[position] is not None:
+                row[position] = convert(row[position])
+    return found
+
+
+@dataclass(frozen=True)
+class _FactsStatement:
+    sql: str
+    #: ``_from_json`` converters of the events', clocks' and targets' columns.
+    events: tuple[tuple[int, Any], ...]
+    clocks: tuple[tuple[int, Any], ...]
+    targets: tuple[tuple[int, Any], ...]
+
+
 @functools.cache
-def _request_facts_sql(claim: str | None = None) -> tuple[str, tuple[int, ...]]:
-    """One ``UNION ALL`` of the request's events, its clocks, its policy's targets (with their
-    ladders) and a fresh event id: four reads an event write needs, in one round trip. Each branch
-    fills its own columns and NULLs (cast to the same types) in the others'; the first column says
-    which branch a row comes from. Returns the SQL and where each segment of columns starts (and
-    where the last one ends). Its parameters: the request's id twice, then its policy's.
+def _request_facts_sql(claim: str | None = None) -> _FactsStatement:
+    """One row of four reads an event write needs, in one round trip: a fresh event id, then the
+    request's events, its clocks and its policy's targets (with their ladders), each as one
+    ``json_agg`` of its rows (one row of a few columns: reading a row per event, clock and target,
+    each with every branch's columns, cost psycopg2 more than the reads cost PostgreSQL). Its
+    parameters: the request's id twice, then its policy's.
 
     With ``claim`` (an idempotency claim's ``INSERT … RETURNING``) the statement also runs the
     claim and locks the request (the row of ``_lock_sql``: the request and its policy, ``FOR NO KEY
-    UPDATE``). The fresh id's row then carries a fourth segment: whether the claim returned a row,
-    the locked row, and whether the facts are current. They are read with the statement's snapshot,
+    UPDATE``); the row, if the request is the plan's, starts with whether the claim returned a row,
+    the locked row and whether the facts are current. They are read with the statement's snapshot,
     which a wait for the lock leaves behind: they are current when the request row locked is the
     version that snapshot sees (every write of a request's events or clocks rewrites its row under
     this lock). Its parameters: the claim's, the request's id and plan, then its id three times; the
     targets are those of the locked row's policy."""
     quote = connection.ops.quote_name
-
     event_fields = {field.attname: field for field in RequestEvent._meta.concrete_fields}
-    events = [
-        (quote(event_fields[name].column), event_fields[name].cast_db_type(connection))
-        for name in _EVENT_COLUMNS
-    ]
-    clocks = [
-        (quote(field.column), field.cast_db_type(connection)) for field in SlaClock._meta.concrete_fields
-    ]
-    targets = [(column, field.cast_db_type(connection)) for column, field in target_row_columns()]
-    segments = [events, clocks, targets]
-    locked_fields = [*SupportRequest._meta.concrete_fields, *SlaPolicy._meta.concrete_fields]
-    if claim is not None:
-        request_table = rows.table(SupportRequest)
-        segments.append(
-            [("EXISTS (SELECT 1 FROM claim)", "boolean")]
-            + [(f"l.c{index}", field.cast_db_type(connection)) for index, field in enumerate(locked_fields)]
-            + [(f"l.v = (SELECT s.xmin FROM {request_table} s WHERE s.{quote('id')} = %s)", "boolean")]  # noqa: S608
+    events = [event_fields[name] for name in _EVENT_COLUMNS]
+    clocks = list(SlaClock._meta.concrete_fields)
+    targets = target_row_columns()
+
+    def aggregated(columns: list[str], source: str, where: str, order: str = "") -> str:
+        order = f" ORDER BY {order}" if order else ""
+        built = f"json_build_array({', '.join(columns)}){order}"
+        return f"(SELECT json_agg({built})::text FROM {source} WHERE {where})"  # noqa: S608
+
+    def facts(policy: str) -> str:
+        request_column = quote("request_id")
+        return ", ".join(
+            [
+                f"nextval(pg_get_serial_sequence('{RequestEvent._meta.db_table}', 'id'))::bigint",
+                aggregated(
+                    [quote(field.column) for field in events],
+                    quote(RequestEvent._meta.db_table),
+                    f"{request_column} = %s",
+                ),
+                aggregated(
+                    [quote(field.column) for field in clocks],
+                    quote(SlaClock._meta.db_table),
+                    f"{request_column} = %s",
+                ),
+                aggregated(
+                    [column for column, _ in targets],
+                    target_rows_from(),
+                    f"t.{quote(SlaTarget._meta.get_field('policy').column)} = {policy}",
+                    target_rows_order(),
+                ),
+            ]
         )
 
-    def select(kind: int, filled: dict[int, list[str]]) -> str:
-        parts = [str(kind)]
-        for index, segment in enumerate(segments):
-            parts += filled.get(index) or [f"NULL::{db_type}" for _, db_type in segment]
-        return "SELECT " + ", ".join(parts)
-
-    def own(segment: list[tuple[str, str]]) -> list[str]:
-        return [column for column, _ in segment]
-
-    next_id = [f"nextval(pg_get_serial_sequence('{RequestEvent._meta.db_table}', 'id'))::bigint"] + [
-        f"NULL::{db_type}" for _, db_type in events[1:]
-    ]
-    head, first, policy = "", select(0, {0: next_id}), "%s"
-    if claim is not None:
-        names = ", ".join(f"c{index}" for index in range(len(locked_fields)))
-        head = f"WITH claim AS ({claim}), l ({names}, v) AS MATERIALIZED ({_lock_sql(', r.xmin')}) "
-        first = select(0, {0: next_id, 3: own(segments[3])}) + " FROM l"
-        policy_column = f"c{[field.attname for field in locked_fields].index('policy_id')}"
-        policy = f"(SELECT l.{policy_column} FROM l)"  # noqa: S608
-    sql = head + " UNION ALL ".join(
-        [
-            first,
-            f"{select(1, {0: own(events)})} FROM {quote(RequestEvent._meta.db_table)} "
-            f"WHERE {quote('request_id')} = %s",
-            f"{select(2, {1: own(clocks)})} FROM {quote(SlaClock._meta.db_table)} "
-            f"WHERE {quote('request_id')} = %s",
-            f"{select(3, {2: own(targets)})} FROM {target_rows_from()} "
-            f"WHERE t.{quote(SlaTarget._meta.get_field('policy').column)} = {policy}",
-        ]
+    if claim is None:
+        sql = f"SELECT {facts('%s')}"
+    else:
+        locked_fields = [*SupportRequest._meta.concrete_fields, *SlaPolicy._meta.concrete_fields]
+        names = [f"c{index}" for index in range(len(locked_fields))]
+        policy_column = names[[field.attname for field in locked_fields].index("policy_id")]
+        request_table = rows.table(SupportRequest)
+        sql = (
+            f"WITH claim AS ({claim}), l ({', '.join(names)}, v) AS MATERIALIZED ({_lock_sql(', r.xmin')}) "  # noqa: S608
+            f"SELECT EXISTS (SELECT 1 FROM claim), {', '.join(f'l.{name}' for name in names)}, "
+            f"l.v = (SELECT s.xmin FROM {request_table} s WHERE s.{quote('id')} = %s), "
+            f"{facts(f'l.{policy_column}')} FROM l"
+        )
+    return _FactsStatement(
+        sql,
+        _json_converters(events),
+        _json_converters(clocks),
+        _json_converters([field for _, field in targets]),
     )
-    starts = [1]
-    for segment in segments:
-        starts.append(starts[-1] + len(segment))
-    return sql, tuple(starts)
 
 
 def _request_facts(request: SupportRequest) -> _RequestFacts:
@@ -359,11 +419,12 @@ def _request_facts(request: SupportRequest) -> _RequestFacts:
     if connection.vendor != "postgresql":
         events, source_ids = _event_rows(request)
         return _RequestFacts(events, source_ids, _stored_clocks(request), None, None)
-    sql, starts = _request_facts_sql()
-    statement = rows.prepared("sp_request_facts", sql, [request.pk, request.pk, request.policy_id])
+    statement = _request_facts_sql()
     with connection.cursor() as cursor:
-        cursor.execute(*statement)
-        return _facts_from(cursor.fetchall(), starts)
+        cursor.execute(
+            *rows.prepared("sp_request_facts", statement.sql, [request.pk, request.pk, request.policy_id])
+        )
+        return _facts_from(statement, cursor.fetchone())
 
 
 #: Where ``lock_claiming_with_facts`` leaves the facts it read on the locked request.
@@ -378,42 +439,34 @@ def lock_claiming_with_facts(
     (``_request_facts``) in one statement (PostgreSQL): whether the claim returned a row, and the
     locked request. The facts wait on it for the event write's ``_request_facts`` when they are
     current; after a wait for the lock they are not, and that call reads them again."""
-    sql, starts = _request_facts_sql(claim_sql)
+    statement = _request_facts_sql(claim_sql)
     params = [*claim_params, request.pk, request.plan_id, request.pk, request.pk, request.pk]
     with connection.cursor() as cursor:
-        cursor.execute(*rows.prepared("sp_request_lock_claim_facts", sql, params))
-        fetched = cursor.fetchall()
-    lock_row = next((row for row in fetched if row[0] == 0), None)
-    if lock_row is None:
+        cursor.execute(*rows.prepared("sp_request_lock_claim_facts", statement.sql, params))
+        row = cursor.fetchone()
+    if row is None:
         _locked_from_row(request, None)  # raises DoesNotExist
-    lock = lock_row[starts[3] : starts[4]]
-    locked = _locked_from_row(request, lock[1:-1])
-    if lock[-1]:  # the snapshot saw the row locked: nothing was written meanwhile
-        locked.__dict__[_READ_WITH_LOCK] = _facts_from(fetched, starts)
-    return bool(lock[0]), locked
+    facts_start = len(row) - 4
+    locked = _locked_from_row(request, row[1 : facts_start - 1])
+    if row[facts_start - 1]:  # the snapshot saw the row locked: nothing was written meanwhile
+        locked.__dict__[_READ_WITH_LOCK] = _facts_from(statement, row[facts_start:])
+    return bool(row[0]), locked
 
 
-def _facts_from(fetched: list[tuple], starts: tuple[int, ...]) -> _RequestFacts:
-    """``_RequestFacts`` of the rows of ``_request_facts_sql``."""
-    start_events, start_clocks, start_targets, end = starts[:4]
-    events, source_ids, clocks, target_rows, next_event_id = [], set(), [], [], None
+def _facts_from(statement: _FactsStatement, facts: tuple) -> _RequestFacts:
+    """``_RequestFacts`` of the last four columns of ``_request_facts_sql``'s row."""
+    next_event_id, events_json, clocks_json, targets_json = facts[-4:]
+    events, source_ids = [], set()
+    for row in _from_json(events_json, statement.events):
+        # _EVENT_COLUMNS: the id, the facts' columns in order, the source event id.
+        events.append(EventFacts(*row[1:9], id=row[0]))
+        if row[9]:
+            source_ids.add(row[9])
     # Compared and written back only: plain rows, not model instances (one per clock per event).
     light_clock = rows.light_class(SlaClock)
-    for row in fetched:
-        kind = row[0]
-        if kind == 1:
-            # _EVENT_COLUMNS: the id, the facts' columns in order, the source event id.
-            events.append(EventFacts(*row[start_events + 1 : start_events + 9], id=row[start_events]))
-            if row[start_events + 9]:
-                source_ids.add(row[start_events + 9])
-        elif kind == 2:
-            clocks.append(light_clock(row[start_clocks:start_targets]))
-        elif kind == 3:
-            target_rows.append(row[start_targets:end])
-        else:
-            next_event_id = row[start_events]
-    # _target_rows' order: target, then its ladder by position (a target without steps: one row).
-    target_rows.sort(key=lambda row: (row[0], row[9] or 0, row[8] or 0))
+    clocks = [light_clock(row) for row in _from_json(clocks_json, statement.clocks)]
+    # In _target_rows' order (target, then its ladder by position), as the tuples it reads.
+    target_rows = [tuple(row) for row in _from_json(targets_json, statement.targets)]
     return _RequestFacts(events, source_ids, clocks, target_rows, next_event_id)
 
 
