@@ -69,3 +69,127 @@ def test_after_an_error_the_connection_is_checked_before_it_is_trusted_again(che
         connection.close_if_unusable_or_obsolete()  # a broken connection is dropped
     assert connection.connection is None
     assert connection.clean_request_ended_at is None
+
+
+# --- BEGIN with the first statement -----------------------------------------------------------------
+@pytest.fixture
+def wrapper(needs_postgres):
+    wrapper = connections["default"]
+    wrapper.ensure_connection()
+    return wrapper
+
+
+@pytest.fixture
+def other(wrapper):
+    """A second session on the test database, in autocommit."""
+    import psycopg2
+
+    settings = wrapper.settings_dict
+    session = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+    )
+    session.autocommit = True
+    yield session
+    session.close()
+
+
+def _status(wrapper) -> str:
+    import psycopg2.extensions as pg
+
+    names = {pg.TRANSACTION_STATUS_IDLE: "idle", pg.TRANSACTION_STATUS_INTRANS: "open"}
+    return names.get(wrapper.connection.get_transaction_status(), "other")
+
+
+def _seen_by(other, name: str) -> bool:
+    with other.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM supportplan_serviceheartbeat WHERE name = %s", [name])
+        return cursor.fetchone()[0] == 1
+
+
+def test_a_transaction_opens_with_its_first_statement_in_one_round_trip(wrapper, other):
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert _status(wrapper) == "idle"  # nothing sent yet
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        assert _status(wrapper) == "open"
+        with other.cursor() as cursor:  # what the server received last from this session: one text
+            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+            assert cursor.fetchone()[0] == "BEGIN;SELECT pg_backend_pid()"
+    assert _status(wrapper) == "idle"
+
+
+def test_work_is_seen_by_others_at_commit_and_never_when_rolled_back(wrapper, other):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from supportplan.models import ServiceHeartbeat
+
+    with transaction.atomic():
+        ServiceHeartbeat.objects.create(name="kept", seen_at=timezone.now())
+        assert not _seen_by(other, "kept")  # a transaction: not before its commit
+    assert _seen_by(other, "kept")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ServiceHeartbeat.objects.create(name="dropped", seen_at=timezone.now())
+        raise RuntimeError
+    assert not _seen_by(other, "dropped")
+    assert not ServiceHeartbeat.objects.filter(name="dropped").exists()
+    with transaction.atomic():
+        pass  # ran nothing: nothing to commit
+    assert _status(wrapper) == "idle"
+
+
+def test_a_first_statement_that_does_not_parse_leaves_the_transaction_to_the_next(wrapper, other):
+    from django.db import DatabaseError, transaction
+    from django.utils import timezone
+
+    from supportplan.models import ServiceHeartbeat
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with pytest.raises(DatabaseError), wrapper.cursor() as cursor:
+            cursor.execute("SELEC 1")
+        ServiceHeartbeat.objects.create(name="after-a-typo", seen_at=timezone.now())
+        assert _status(wrapper) == "open"
+        raise RuntimeError
+    assert not _seen_by(other, "after-a-typo")  # still one transaction: rolled back whole
+
+
+def test_a_server_side_cursor_as_first_statement_runs_in_the_transaction(wrapper, other):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from supportplan.models import ServiceHeartbeat
+
+    ServiceHeartbeat.objects.create(name="before", seen_at=timezone.now())
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert [beat.name for beat in ServiceHeartbeat.objects.all().iterator(chunk_size=1)] == ["before"]
+        assert _status(wrapper) == "open"
+        ServiceHeartbeat.objects.create(name="inside", seen_at=timezone.now())
+        raise RuntimeError
+    assert not _seen_by(other, "inside")
+
+
+def test_transactions_managed_by_hand_commit_and_roll_back(wrapper, other):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from supportplan.models import ServiceHeartbeat
+
+    transaction.set_autocommit(False)
+    try:
+        ServiceHeartbeat.objects.create(name="first", seen_at=timezone.now())
+        transaction.commit()
+        ServiceHeartbeat.objects.create(name="second", seen_at=timezone.now())
+        assert not _seen_by(other, "second")
+        transaction.rollback()
+        ServiceHeartbeat.objects.create(name="third", seen_at=timezone.now())
+        transaction.commit()
+    finally:
+        transaction.set_autocommit(True)
+    assert [_seen_by(other, name) for name in ("first", "second", "third")] == [True, False, True]
