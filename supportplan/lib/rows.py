@@ -370,24 +370,25 @@ _pending: ContextVar[list[tuple[str, Sequence[Any]]] | None] = ContextVar("rows_
 
 @contextmanager
 def write_batch() -> Iterator[None]:
-    """Inside it, ``execute_later`` queues statements; they are sent in one round trip when the
-    block ends (or at ``flush``). An exception discards them (the transaction rolls back anyway).
-    Nested blocks join the outer one. Callers queue only writes nothing reads again before the
-    flush: the database sees them at the flush, not before. Elsewhere than on PostgreSQL the
+    """Inside it, ``execute_later`` queues statements. They are sent with the next statement the
+    connection runs (one round trip: a read sees them, a savepoint or its rollback comes after
+    them), or when the block ends. An exception discards what is still queued (the transaction
+    rolls back anyway). Nested blocks join the outer one. Elsewhere than on PostgreSQL the
     statements run at once."""
     if _pending.get() is not None or connection.vendor != "postgresql":
         yield
         return
     token = _pending.set([])
     try:
-        yield
-        flush()
+        with connection.execute_wrapper(_queued_first):
+            yield
+            flush()
     finally:
         _pending.reset(token)
 
 
 def execute_later(sql: str, params: Sequence[Any]) -> None:
-    """Runs the statement now, or at the end of the open ``write_batch``."""
+    """Runs the statement now, or with the next statement of the open ``write_batch``."""
     pending = _pending.get()
     if pending is None:
         with connection.cursor() as cursor:
@@ -396,19 +397,38 @@ def execute_later(sql: str, params: Sequence[Any]) -> None:
         pending.append((sql, params))
 
 
+def _joined(raw_cursor, statements: list[tuple[str, Sequence[Any] | None]]) -> str:
+    # psycopg2 binds parameters client-side either way: this is the text ``execute`` would send.
+    return ";\n".join(raw_cursor.mogrify(sql, params).decode() for sql, params in statements)
+
+
+def _queued_first(execute, sql, params, many, context):
+    """A ``write_batch``'s execute wrapper: the queued statements go first, in the same round trip
+    (psycopg2 returns the last statement's rows)."""
+    pending = _pending.get()
+    if not pending or sql.startswith("PREPARE "):  # (a statement's preparation reads no rows)
+        return execute(sql, params, many, context)
+    queued = list(pending)
+    pending.clear()
+    if many:  # ``executemany`` runs its statement once per parameter set: the queue goes on its own
+        with connection.cursor() as cursor:
+            cursor.execute(_joined(cursor.cursor, queued))
+        return execute(sql, params, many, context)
+    return execute(_joined(context["cursor"].cursor, [*queued, (sql, params)]), None, many, context)
+
+
 def flush() -> None:
-    """Sends the open batch's statements, one round trip (PostgreSQL: the parameters are bound
-    client-side by psycopg2 either way, so this is what ``execute`` would send, joined)."""
+    """Sends the open batch's queued statements now, one round trip."""
     pending = _pending.get()
     if not pending:
         return
-    with connection.cursor() as cursor:
-        if len(pending) == 1:
-            cursor.execute(*pending[0])
-        else:
-            raw = cursor.cursor
-            cursor.execute(";\n".join(raw.mogrify(sql, params).decode() for sql, params in pending))
+    queued = list(pending)
     pending.clear()
+    with connection.cursor() as cursor:
+        if len(queued) == 1:
+            cursor.execute(*queued[0])
+        else:
+            cursor.execute(_joined(cursor.cursor, queued))
 
 
 # --- Prepared statements ---------------------------------------------------------------------

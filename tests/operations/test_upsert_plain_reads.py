@@ -222,12 +222,19 @@ def test_a_created_request_and_a_hand_off_cost_fewer_statements(api, helpdesk):
     upsert(api, source_id="INC0000009", references=[{"system": "servicenow", "reference": "INC0000009"}])
     with CaptureQueriesContext(connection) as created:
         request_id = upsert(api)["id"]
-    # The key; status mappings, level with its party, matrix cell, source key; the request, its
-    # "created" event; the reference's party and the reference; the policy with its targets; the
-    # clocks; the request's columns; the response's clocks and calendars (before: 17, the policy,
-    # its targets and the clocks read apart, the reference looked up before it was stored).
+    # The key; status mappings, level with its party, matrix cell, source key; the request (with an
+    # id for its "created" event); the reference (the event's insert goes with it); the policy with
+    # its targets; the response's clocks (the clocks' inserts and the request's columns go with
+    # that read); the response's calendars. (Before: 17, the policy, its targets and the clocks
+    # read apart, the reference looked up before it was stored; then 14, each write on its own.)
     statements = [query["sql"] for query in created.captured_queries if "SAVEPOINT" not in query["sql"]]
-    assert len(statements) == 14, "\n".join(statement[:80] for statement in statements)
+    assert len(statements) == 11, "\n".join(statement[:80] for statement in statements)
+    clocks_read = statements[-2].split(";\n")
+    assert clocks_read[-1].startswith("EXECUTE sp_request_clocks(")
+    assert {part.split("(")[0] for part in clocks_read[:-1]} == {
+        "EXECUTE sp_clocks_insert_3",
+        "EXECUTE sp_request_update",
+    }
     hand_off = {
         "kind": "handed_off",
         "level": 3,

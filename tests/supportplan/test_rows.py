@@ -60,8 +60,34 @@ def test_a_write_batch_sends_its_statements_together_at_the_end(needs_postgres, 
             rows.execute_later(
                 *rows.update_sql(TaskOccurrence, {"late_reminders_sent": sent}, "id = %s", [row.pk])
             )
-        assert TaskOccurrence.objects.get(pk=first.pk).late_reminders_sent == 0  # not sent yet
-    assert len(captured.captured_queries) == 2  # the read above, then both updates at once
+        assert not captured.captured_queries  # queued
+    assert len(captured.captured_queries) == 1  # both updates at once
+    assert {o.pk: o.late_reminders_sent for o in TaskOccurrence.objects.all()} == {first.pk: 4, second.pk: 5}
+
+
+def test_queued_writes_go_with_the_next_statement_and_a_read_sees_them(needs_postgres, plan):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    job = task(plan)
+    first, second = (
+        occurrence(job, due_at=DUE + timedelta(days=day), now=utc(2026, 7, 1)) for day in range(2)
+    )
+    with CaptureQueriesContext(connection) as captured, rows.write_batch():
+        rows.execute_later(
+            *rows.update_sql(TaskOccurrence, {"late_reminders_sent": 4}, "id = %s", [first.pk])
+        )
+        assert TaskOccurrence.objects.get(pk=first.pk).late_reminders_sent == 4  # one round trip
+        assert len(captured.captured_queries) == 1
+        rows.execute_later(
+            *rows.update_sql(TaskOccurrence, {"late_reminders_sent": 5}, "id = %s", [second.pk])
+        )
+        with pytest.raises(RuntimeError), transaction.atomic():  # a savepoint comes after the write
+            rows.execute_later(
+                *rows.update_sql(TaskOccurrence, {"late_reminders_sent": 9}, "id = %s", [second.pk])
+            )
+            raise RuntimeError  # its rollback comes after the write made inside it
+        assert TaskOccurrence.objects.filter(late_reminders_sent=9).count() == 0
     assert {o.pk: o.late_reminders_sent for o in TaskOccurrence.objects.all()} == {first.pk: 4, second.pk: 5}
 
 

@@ -624,8 +624,8 @@ _live_clock_values = operator.attrgetter(*(name for name in _CLOCK_VALUES if nam
 
 def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> SupportRequest:
     """Stores the computed clocks and request columns. ``defer`` (PostgreSQL): the clock writes and
-    the request's update wait for the open ``rows.write_batch`` (nothing reads them before it ends;
-    the new clocks are not given their ids)."""
+    the request's update go with the next statement of the open ``rows.write_batch`` (a read that
+    follows sees them); the new clocks' instances are not given their ids."""
     request, result = computed.request, computed.result
     seen, to_update, to_create = set(), [], []
     for clock in result.clocks:
@@ -679,8 +679,8 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
             sql, params = rows.bulk_update_sql(to_update, CLOCK_FIELDS, model=SlaClock)
             run(*rows.prepared(f"sp_clocks_update_{len(to_update)}", sql, params))
         if to_create and defer:
-            # Nothing uses the new clocks' ids (the next recompute reads them back): queued with the
-            # batch too, their ids from the table's sequence, instead of a round trip of their own.
+            # Their instances are not used again (a read of the clocks gets them with their ids):
+            # queued too, their ids from the table's sequence, instead of a round trip of their own.
             sql, params = rows.insert_sql(to_create)
             run(*rows.prepared(f"sp_clocks_insert_{len(to_create)}", sql, params))
         elif to_create:

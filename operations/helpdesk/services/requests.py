@@ -393,8 +393,10 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest 
     request.status, request.priority = status, parsed.priority
     request.current_level, request.current_party = parsed.level, parsed.party
     request.full_clean(exclude=_RESOLVED_RELATIONS, validate_constraints=False)
+    event_id = None
     if connection.vendor == "postgresql":
-        if not _insert_prepared("sp_request_insert", request, on_conflict_do_nothing=True):
+        event_id = _request_insert(request)
+        if event_id is None:
             return None  # a concurrent upsert stored this source key first
     else:
         request.save()
@@ -416,8 +418,11 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest 
         api_key=key,
         user=user,
     )
-    if connection.vendor == "postgresql":
-        _insert_prepared("sp_request_event_insert", created_event)
+    if event_id is not None:
+        # Its id came with the request's: the insert goes with the next statement (``rows``).
+        created_event.pk = event_id
+        rows.execute_later(*rows.prepared("sp_event_insert", *rows.insert_sql([created_event], with_pk=True)))
+        created_event._state.adding, created_event._state.db = False, connection.alias
     else:
         created_event.save()
     references = {}
@@ -431,9 +436,30 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest 
     return request
 
 
+def _request_insert(request: SupportRequest) -> int | None:
+    """Inserts the new request (PostgreSQL) and returns an unused ``RequestEvent`` id for its
+    "created" event, taken in the same statement; None when a concurrent upsert stored its source
+    key first (nothing inserted)."""
+    sql, params = rows.insert_sql([request])
+    quote = connection.ops.quote_name
+    sql += (
+        f" ON CONFLICT DO NOTHING RETURNING {quote('id')}, "
+        f"nextval(pg_get_serial_sequence('{RequestEvent._meta.db_table}', 'id'))::bigint"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(*rows.prepared("sp_request_insert_with_event_id", sql, params))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    request.pk = row[0]
+    request._state.adding, request._state.db = False, connection.alias
+    return row[1]
+
+
 def _recompute_created(request: SupportRequest, created_event: RequestEvent, *, now) -> SupportRequest:
     """The new request's recompute. On PostgreSQL the policy in force and its targets are read in one
-    statement, and the clocks are not read: a request created in this transaction has none."""
+    statement, and the clocks are not read: a request created in this transaction has none. Its
+    writes wait for the next statement (``defer``): whoever reads the clocks next sends them."""
     events = [_facts_of(created_event)]
     if connection.vendor != "postgresql":
         return _recompute_locked(request, now=now, events=events, source_ids=set())
@@ -442,7 +468,7 @@ def _recompute_created(request: SupportRequest, created_event: RequestEvent, *, 
         return _recompute_locked(request, now=now, events=events, source_ids=set())
     request.policy = policy  # the recompute keeps it (and stores it): it is the one in force
     facts = _RequestFacts(events, set(), [], target_rows, None)
-    return _recompute_locked(request, now=now, facts=facts, keep_policy=True)
+    return _recompute_locked(request, now=now, facts=facts, keep_policy=True, defer=True)
 
 
 def _policy_and_targets(request: SupportRequest) -> tuple[SlaPolicy | None, list[tuple]]:
@@ -473,22 +499,6 @@ def _policy_and_targets_sql() -> str:
         f"ON t.{quote(SlaTarget._meta.get_field('policy').column)} = p.{quote('id')} "
         f"ORDER BY {target_rows_order()}"
     )
-
-
-def _insert_prepared(name: str, obj, *, on_conflict_do_nothing: bool = False) -> bool:
-    """``rows.insert`` of one new instance as a prepared statement (PostgreSQL; ``name``: one per model
-    and conflict handling). False: a unique constraint kept the row out (``on_conflict_do_nothing``)."""
-    sql, params = rows.insert_sql([obj])
-    conflict = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
-    sql += f"{conflict} RETURNING {connection.ops.quote_name(type(obj)._meta.pk.column)}"
-    with connection.cursor() as cursor:
-        cursor.execute(*rows.prepared(name, sql, params))
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    obj.pk = row[0]
-    obj._state.adding, obj._state.db = False, connection.alias
-    return True
 
 
 def _insert(obj) -> None:
