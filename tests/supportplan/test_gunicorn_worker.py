@@ -97,3 +97,23 @@ def test_an_early_answer_to_an_unread_body_still_arrives_whole(server):
     time.sleep(0.5)
     assert _response(client) == b"HTTP/1.1 413 Content Too Large " + b"too large " * 800_000
     client.close()
+
+
+def _data_segments_received(client: socket.socket) -> int:
+    """``tcpi_data_segs_in`` of the connection's ``TCP_INFO`` (Linux 4.6+): segments that carried data."""
+    import struct
+
+    return struct.unpack_from("I", client.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256), 152)[0]
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_CORK"), reason="TCP_CORK and TCP_INFO are Linux's")
+def test_a_small_answer_arrives_in_one_segment_with_its_headers(server):
+    worker, port = server
+    client = _request(port, b"GET /read HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = b""
+    while chunk := client.recv(65536):  # to the server's close: every segment is in
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200 OK") and received.endswith(b"read 0")
+    # gunicorn writes the headers, then the body; corked, they leave as one segment.
+    assert _data_segments_received(client) == (1 if worker == OURS else 2)
+    client.close()
