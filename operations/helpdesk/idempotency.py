@@ -227,7 +227,7 @@ def idempotent_write(
     :class:`IdempotencyKeyReused`. Exceptions from ``write`` (or ``claim_with``) roll the claim
     back. ``claim_with``: see :data:`ClaimRunner` (used with a key, on PostgreSQL)."""
     if not key:
-        with transaction.atomic(), rows.write_batch():
+        with transaction.atomic(), rows.write_batch(until_commit=True):
             status, body = _run_write(write)
         return IdempotentResponse(status=status, body=_json_safe(body), replayed=False)
     now = now or timezone.now()
@@ -237,7 +237,8 @@ def idempotent_write(
             if stored.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(key)
             return IdempotentResponse(status=stored.response_status, body=stored.response_body, replayed=True)
-        with rows.write_batch():
+        # The last thing this transaction does: the queued writes may go with its COMMIT.
+        with rows.write_batch(until_commit=True):
             status, body = _run_write(write)
             body = _json_safe(body)
             _store_response(principal=principal, key=key, status=status, body=body)

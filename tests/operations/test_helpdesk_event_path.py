@@ -326,3 +326,35 @@ def test_a_new_requests_upsert_runs_prepared_statements_only(needs_postgres, ser
     assert answered and answered == set(
         SlaClock.objects.filter(request_id=created["id"]).values_list("pk", flat=True)
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_events_writes_go_with_its_commit(needs_postgres, servicenow, worked_request):
+    """Outside a test's transaction, as in production: the write's queued statements and the stored
+    response travel with the COMMIT, and what is stored and answered is the same."""
+    post_event(servicenow, worked_request.pk, **COMMENT)  # the connection has prepared its statements
+    with CaptureQueriesContext(connection) as captured:
+        response = servicenow.api.post(
+            events_url(worked_request.pk),
+            {**COMMENT, "body": "Committed."},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="evt-commit",
+        )
+    assert response.status_code == 201
+    # (Django logs the BEGIN on its own as the transaction starts: it goes with the claim.)
+    statements = [query["sql"] for query in captured.captured_queries if query["sql"] != "BEGIN"]
+    last = statements[-1].split(";\n")
+    assert last[-1] == "COMMIT", statements
+    assert "EXECUTE sp_idempotency_store" in last[-2]
+    # The key, the claim, the outbox (the event's insert with it), the other writes with the COMMIT.
+    assert len(statements) == 4, "\n".join(statements)
+    record = IdempotencyRecord.objects.get(key="evt-commit")
+    assert (record.response_status, record.response_body) == (201, response.json())
+    assert RequestEvent.objects.get(pk=response.json()["id"]).body == "Committed."
+    again = servicenow.api.post(
+        events_url(worked_request.pk),
+        {**COMMENT, "body": "Committed."},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="evt-commit",
+    )
+    assert again.json() == response.json() and again.headers["Idempotent-Replayed"] == "true"

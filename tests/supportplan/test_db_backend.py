@@ -193,3 +193,61 @@ def test_transactions_managed_by_hand_commit_and_roll_back(wrapper, other):
     finally:
         transaction.set_autocommit(True)
     assert [_seen_by(other, name) for name in ("first", "second", "third")] == [True, False, True]
+
+
+def test_statements_held_until_commit_go_with_it_in_one_round_trip(wrapper, other):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from supportplan.models import ServiceHeartbeat
+
+    insert = "INSERT INTO supportplan_serviceheartbeat (name, seen_at) VALUES ('{}', now())"
+    with transaction.atomic():
+        ServiceHeartbeat.objects.create(name="opened", seen_at=timezone.now())
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        assert wrapper.hold_until_commit(insert.format("held-1"))
+        assert wrapper.hold_until_commit(insert.format("held-2"))
+        assert not _seen_by(other, "held-1")
+    assert _seen_by(other, "held-1") and _seen_by(other, "held-2")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+        assert cursor.fetchone()[0] == f"{insert.format('held-1')};\n{insert.format('held-2')};\nCOMMIT"
+
+
+def test_held_statements_go_with_an_earlier_statement_and_a_rollback_drops_them(wrapper, other):
+    from django.db import transaction
+
+    from supportplan.models import ServiceHeartbeat
+
+    insert = "INSERT INTO supportplan_serviceheartbeat (name, seen_at) VALUES ('{}', now())"
+    with transaction.atomic():
+        assert wrapper.hold_until_commit(insert.format("read-back"))  # nothing sent yet: BEGIN too
+        assert ServiceHeartbeat.objects.filter(name="read-back").exists()  # a read sees it
+        assert wrapper.hold_until_commit(insert.format("with a 50% literal"))
+        assert ServiceHeartbeat.objects.filter(name__startswith="with a 50").count() == 1  # (parameters)
+    assert _seen_by(other, "read-back")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ServiceHeartbeat.objects.filter(name="read-back").delete()
+        assert wrapper.hold_until_commit(insert.format("dropped"))
+        raise RuntimeError
+    assert _seen_by(other, "read-back") and not _seen_by(other, "dropped")
+
+
+def test_nothing_is_held_when_the_next_end_is_not_the_commit(wrapper):
+    from django.db import transaction
+
+    assert not wrapper.hold_until_commit("SELECT 1")  # no transaction
+    with transaction.atomic():
+        with transaction.atomic():  # a savepoint ends next
+            assert not wrapper.hold_until_commit("SELECT 1")
+        with transaction.atomic(savepoint=False):  # an enclosing block
+            assert not wrapper.hold_until_commit("SELECT 1")
+        assert wrapper.hold_until_commit("SELECT 1")
+    transaction.set_autocommit(False)
+    try:
+        assert not wrapper.hold_until_commit("SELECT 1")  # managed by hand
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)

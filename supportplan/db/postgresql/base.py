@@ -31,38 +31,62 @@ _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
 class _Connection(psycopg2.extensions.connection):
-    """psycopg2's connection, always in autocommit; ``begin_pending``: Django has left autocommit
-    and no statement has opened the transaction yet."""
+    """psycopg2's connection, always in autocommit. ``begin_pending``: Django has left autocommit
+    and no statement has opened the transaction yet. ``held``: statements (their text, parameters
+    bound) that go with the next statement sent, or with the ``COMMIT`` (``hold_until_commit``)."""
 
     begin_pending = False
+    held: str | None = None
+
+    def hold_until_commit(self, text: str) -> None:
+        self.held = f"{self.held};\n{text}" if self.held else text
+
+    def take_held(self) -> str:
+        held, self.held = self.held, None
+        return held or ""
 
     def begin_now(self) -> None:
-        if self.begin_pending:
+        held = self.take_held()
+        if self.begin_pending or held:
             with psycopg2.extensions.cursor(self) as cursor:
-                cursor.execute("BEGIN")
+                cursor.execute(("BEGIN;" if self.begin_pending else "") + held)
             self.begin_pending = False
 
-    def end(self, command: str) -> None:
-        """``COMMIT`` or ``ROLLBACK`` the open transaction, if one was opened."""
+    def ending(self, command: str) -> str | None:
+        """The text that ends the transaction with ``command``: ``COMMIT`` after what is held, or
+        ``ROLLBACK`` (what is held is dropped); None when no transaction was opened and nothing is
+        held to commit."""
+        held = self.take_held()
         self.begin_pending = False
-        if self.get_transaction_status() != _IDLE:
-            with psycopg2.extensions.cursor(self) as cursor:
-                cursor.execute(command)
+        opened = self.get_transaction_status() != _IDLE
+        if command == "COMMIT" and held:
+            return ("" if opened else "BEGIN;") + held + ";\n" + command
+        return command if opened else None
+
+    def end(self, text: str) -> None:
+        with psycopg2.extensions.cursor(self) as cursor:
+            cursor.execute(text)
 
 
 class _Cursor(psycopg2.extensions.cursor):
     def execute(self, query, vars=None):
         connection = self.connection
-        if not connection.begin_pending:
+        if not connection.begin_pending and not connection.held:
             return super().execute(query, vars)
         if self.name is not None or not isinstance(query, str):
             connection.begin_now()  # a server-side cursor's DECLARE, or a composed query
             return super().execute(query, vars)
+        held = connection.take_held()
+        if held:
+            # Parameters are bound into the whole text: a literal % of what is held is doubled.
+            held = (held if vars is None else held.replace("%", "%%")) + ";\n"
+        began = connection.begin_pending
         try:
-            return super().execute("BEGIN;" + query, vars)
+            return super().execute(("BEGIN;" if began else "") + held + query, vars)
         finally:
             # Still pending only when the server rejected the text before running BEGIN.
-            connection.begin_pending = connection.get_transaction_status() == _IDLE
+            if began:
+                connection.begin_pending = connection.get_transaction_status() == _IDLE
 
     def executemany(self, query, vars_list):
         self.connection.begin_now()
@@ -118,17 +142,39 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _commit(self):
         if not isinstance(self.connection, _Connection):
             return super()._commit()
-        with debug_transaction(self, "COMMIT"), self.wrap_database_errors:
-            self.connection.end("COMMIT")
-            # Outside ``atomic`` (autocommit turned off by hand) the next statement opens the next one.
-            self.connection.begin_pending = not self.autocommit
+        self._end("COMMIT")
 
     def _rollback(self):
         if not isinstance(self.connection, _Connection):
             return super()._rollback()
-        with debug_transaction(self, "ROLLBACK"), self.wrap_database_errors:
-            self.connection.end("ROLLBACK")
-            self.connection.begin_pending = not self.autocommit
+        self._end("ROLLBACK")
+
+    def _end(self, command: str) -> None:
+        text = self.connection.ending(command)
+        with debug_transaction(self, text or command), self.wrap_database_errors:
+            try:
+                if text is not None:
+                    self.connection.end(text)
+            finally:
+                # Outside ``atomic`` (autocommit turned off by hand) the next statement opens the next one.
+                self.connection.begin_pending = not self.autocommit
+
+    def hold_until_commit(self, text: str) -> bool:
+        """Holds ``text`` (statements, parameters bound) to send with the ``COMMIT`` that ends the
+        outermost ``atomic`` block next, in one round trip; or with any statement sent before it
+        (a rollback drops it). False, and nothing held, when the next end of a block is not that
+        commit (a savepoint, an enclosing block, a transaction managed by hand, a rollback due)."""
+        if not (
+            isinstance(self.connection, _Connection)
+            and self.in_atomic_block
+            and self.commit_on_exit
+            and len(self.atomic_blocks) == 1
+            and not self.savepoint_ids
+            and not self.needs_rollback
+        ):
+            return False
+        self.connection.hold_until_commit(text)
+        return True
 
     def close_if_unusable_or_obsolete(self):
         # Called at the start and at the end of every request. Only after a request that used the
