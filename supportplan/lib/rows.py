@@ -455,15 +455,32 @@ def flush() -> None:
 _statement_texts: dict[str, tuple[str, str, str]] = {}
 
 
-def _prepared_names(conn=None) -> set[str] | None:
-    """The statement names prepared on the connection's open session (None: a session not seen
-    yet). Kept on the Django connection with the session it belongs to: a new session starts with
-    none."""
+@dataclass
+class _Session:
+    """What ``prepared`` knows of a connection's open session."""
+
+    connection: Any  # the psycopg2 connection it belongs to
+    names: set[str]  # statements prepared on it
+    #: Whether strings can be written as plain '…' literals (``standard_conforming_strings``).
+    plain_strings: bool
+    raw_cursor: Any  # psycopg2's own adaptation of other values
+
+
+def _session(conn=None) -> _Session | None:
+    """What is known of the connection's open session (None: a session not seen yet). Kept on the
+    Django connection with the session it belongs to: a new session starts with none."""
     conn = conn or connections[DEFAULT_DB_ALIAS]
     seen = conn.__dict__.get("_rows_prepared")
-    if seen is None or seen[0] is not conn.connection:
+    if seen is None or seen.connection is not conn.connection:
         return None
-    return seen[1]
+    return seen
+
+
+def _prepared_names(conn=None) -> set[str] | None:
+    """The statement names prepared on the connection's open session (None: a session not seen
+    yet)."""
+    session = _session(conn)
+    return session.names if session is not None else None
 
 
 def _forget_session() -> None:
@@ -478,13 +495,17 @@ def prepared(name: str, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[
     transaction, so this stays true). ``name`` must be unique per statement text."""
     conn = connections[DEFAULT_DB_ALIAS]
     conn.ensure_connection()
-    names = _prepared_names(conn)
-    if names is None:
+    session = _session(conn)
+    if session is None:
         # A session seen for the first time: what it has prepared already.
         with conn.cursor() as cursor:
             cursor.execute("SELECT name FROM pg_prepared_statements")
             names = {name for (name,) in cursor.fetchall()}
-        conn.__dict__["_rows_prepared"] = (conn.connection, names)
+        raw = conn.connection
+        session = conn.__dict__["_rows_prepared"] = _Session(
+            raw, names, raw.get_parameter_status("standard_conforming_strings") == "on", raw.cursor()
+        )
+    names = session.names
     texts = _statement_texts.get(name)
     if texts is None:
         count = sql.count("%s")
@@ -503,4 +524,27 @@ def prepared(name: str, sql: str, params: Sequence[Any]) -> tuple[str, Sequence[
         with conn.cursor() as cursor:
             cursor.execute(texts[0])
         names.add(name)
-    return texts[1], params
+    if not session.plain_strings:
+        return texts[1], params
+    # The parameters written here as literals: psycopg2 would write the same text, at several times
+    # the cost for plain ints, strings and aware datetimes (``_literal``).
+    raw_cursor = session.raw_cursor
+    return f"EXECUTE {name}({', '.join([_literal(value, raw_cursor) for value in params])})", None
+
+
+def _literal(value: Any, raw_cursor) -> str:
+    """``value`` as an SQL literal, as psycopg2 writes it (a session with standard conforming
+    strings: inside '…' only the quote is special). Values other than None, ints, bools, strings
+    without NUL and aware datetimes are left to psycopg2."""
+    kind = type(value)
+    if value is None:
+        return "NULL"
+    if kind is int:
+        return str(value) if value >= 0 else f" {value}"  # (psycopg2's space: never "--", a comment)
+    if kind is str and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is datetime and value.tzinfo is not None:
+        return "'" + value.isoformat() + "'::timestamptz"
+    return raw_cursor.mogrify("%s", [value]).decode()

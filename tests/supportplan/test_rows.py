@@ -261,3 +261,75 @@ def test_a_model_with_init_receivers_is_built_through_from_db(needs_postgres, pl
     finally:
         post_init.disconnect(receiver, sender=SupportPlan)
     assert rows._plain_construction(SupportPlan, rows._shape(SupportPlan).attnames)
+
+
+def test_literals_are_written_as_psycopg2_writes_them_and_read_back_whole(needs_postgres):
+    """``prepared`` writes plain values as SQL literals itself: the same text as psycopg2, and every
+    string comes back from the server as it was sent (quotes, backslashes, percent signs, …)."""
+    from datetime import UTC, date, datetime, timezone
+    from decimal import Decimal
+
+    from django.db import connection
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    connection.ensure_connection()
+    raw = connection.connection.cursor()
+    fixed = [
+        None,
+        0,
+        -5,
+        2**63 - 1,
+        -(2**63),
+        10**30,
+        True,
+        False,
+        "",
+        "it's",
+        "''",
+        "back\\slash",
+        "a%b",
+        "%s",
+        "%(x)s",
+        "line\nbreak",
+        "naïve – “quoted” 🙂",
+        "E'\\x41'",
+        "$$dollar$$",
+        "-- comment",
+        "; DROP",
+        datetime(2027, 7, 5, 9, 0, tzinfo=UTC),
+        datetime(2027, 7, 5, 9, 0, 0, 123, tzinfo=timezone(timedelta(hours=5))),
+        datetime(2027, 7, 5, 9, 0),
+        date(2027, 7, 5),
+        Decimal("1.50"),
+        1.5,
+        [1, 2],
+        ["a'b"],
+    ]
+    for value in fixed:
+        assert rows._literal(value, raw) == raw.mogrify("%s", [value]).decode(), value
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"])))
+    def read_back(text):
+        literal = rows._literal(text, raw)
+        assert literal == raw.mogrify("%s", [text]).decode()
+        raw.execute(f"SELECT {literal}::text")
+        assert raw.fetchone()[0] == text
+
+    read_back()
+    with pytest.raises(ValueError):  # a NUL is left to psycopg2, which refuses it
+        rows._literal("nul\x00", raw)
+
+
+def test_a_prepared_statement_is_sent_with_its_parameters_written_in(needs_postgres, plan):
+    from django.db import connection
+
+    sql, params = rows.prepared(
+        "sp_test_literals", "SELECT %s::text, %s::bigint, %s::timestamptz", ["o'k", -3, DUE]
+    )
+    assert params is None
+    assert sql == f"EXECUTE sp_test_literals('o''k',  -3, '{DUE.isoformat()}'::timestamptz)"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchone() == ("o'k", -3, DUE)
