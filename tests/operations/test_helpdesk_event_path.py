@@ -158,6 +158,12 @@ def test_the_facts_come_back_from_json_with_psycopg2s_values_and_types(
         locked, _claim_sql(), ["key:test", "json-facts", "f" * 64, worked_request.reported_at, NOW]
     )
     assert claimed
+    # The locked row comes back as one JSON array: the same request and policy, type for type.
+    from operations.models import SlaPolicy
+
+    assert _typed(_values(relocked, SupportRequest)) == _typed(_values(locked, SupportRequest))
+    assert locked.policy.pause_statuses  # a JSON field, read as the ORM reads it
+    assert _typed(_values(relocked.policy, SlaPolicy)) == _typed(_values(locked.policy, SlaPolicy))
     for facts in [_request_facts(locked), _request_facts(relocked)]:
         assert sorted((fact.sequence, _typed(vars(fact))) for fact in facts.events) == expected_events
         assert facts.source_ids == source_ids

@@ -303,12 +303,16 @@ _FROM_JSON: dict[str, Any] = {
 }
 
 
-def _json_converters(fields: list[Field]) -> tuple[tuple[int, Any], ...]:
+def _json_converters(fields: list[Field], *, json_as_text: bool = False) -> tuple[tuple[int, Any], ...]:
     """(position, converter) of the columns of ``fields`` whose JSON value needs converting. A field
-    type without a known conversion (decimals, JSON…) is refused when the statement is built."""
+    type without a known conversion (decimals…) is refused when the statement is built; a JSON field
+    too, unless the statement casts it to text (``json_as_text``: read as psycopg2 reads it here, a
+    string for the field's own ``from_db_value``)."""
     converters = []
     for position, field in enumerate(fields):
         kind = (field.target_field if field.is_relation else field).get_internal_type()
+        if kind == "JSONField" and json_as_text:
+            continue
         if kind not in _FROM_JSON:
             raise TypeError(f"{field} cannot be read back from JSON.")
         if _FROM_JSON[kind] is not None:
@@ -316,16 +320,18 @@ def _json_converters(fields: list[Field]) -> tuple[tuple[int, Any], ...]:
     return tuple(converters)
 
 
+def _converted(row: list[Any], converters: tuple[tuple[int, Any], ...]) -> list[Any]:
+    for position, convert in converters:
+        if row[position] is not None:
+            row[position] = convert(row[position])
+    return row
+
+
 def _from_json(text: str | None, converters: tuple[tuple[int, Any], ...]) -> list[list[Any]]:
     """The rows of a ``json_agg(json_build_array(…))`` column, their values as psycopg2 reads them."""
     if text is None:  # no rows
         return []
-    found = json.loads(text)
-    for row in found:
-        for position, convert in converters:
-            if row[position] is not None:
-                row[position] = convert(row[position])
-    return found
+    return [_converted(row, converters) for row in json.loads(text)]
 
 
 @dataclass(frozen=True)
@@ -335,6 +341,8 @@ class _FactsStatement:
     events: tuple[tuple[int, Any], ...]
     clocks: tuple[tuple[int, Any], ...]
     targets: tuple[tuple[int, Any], ...]
+    #: Of the locked row's columns (with a claim), sent as one ``json_build_array``.
+    locked: tuple[tuple[int, Any], ...] = ()
 
 
 @functools.cache
@@ -388,16 +396,22 @@ def _request_facts_sql(claim: str | None = None) -> _FactsStatement:
             ]
         )
 
+    locked_fields = [*SupportRequest._meta.concrete_fields, *SlaPolicy._meta.concrete_fields]
     if claim is None:
         sql = f"SELECT {facts('%s')}"
     else:
-        locked_fields = [*SupportRequest._meta.concrete_fields, *SlaPolicy._meta.concrete_fields]
         names = [f"c{index}" for index in range(len(locked_fields))]
         policy_column = names[[field.attname for field in locked_fields].index("policy_id")]
         request_table = rows.table(SupportRequest)
+        # The locked row as one JSON array too: psycopg2 decodes every column's name of every
+        # statement through Python's codec, and the row has forty.
+        locked = ", ".join(
+            f"l.{name}::text" if field.get_internal_type() == "JSONField" else f"l.{name}"
+            for name, field in zip(names, locked_fields, strict=True)
+        )
         sql = (
             f"WITH claim AS ({claim}), l ({', '.join(names)}, v) AS MATERIALIZED ({_lock_sql(', r.xmin')}) "  # noqa: S608
-            f"SELECT EXISTS (SELECT 1 FROM claim), {', '.join(f'l.{name}' for name in names)}, "
+            f"SELECT EXISTS (SELECT 1 FROM claim), json_build_array({locked})::text, "
             f"l.v = (SELECT s.xmin FROM {request_table} s WHERE s.{quote('id')} = %s), "
             f"{facts(f'l.{policy_column}')} FROM l"
         )
@@ -406,6 +420,7 @@ def _request_facts_sql(claim: str | None = None) -> _FactsStatement:
         _json_converters(events),
         _json_converters(clocks),
         _json_converters([field for _, field in targets]),
+        _json_converters(locked_fields, json_as_text=True),
     )
 
 
@@ -446,11 +461,11 @@ def lock_claiming_with_facts(
         row = cursor.fetchone()
     if row is None:
         _locked_from_row(request, None)  # raises DoesNotExist
-    facts_start = len(row) - 4
-    locked = _locked_from_row(request, row[1 : facts_start - 1])
-    if row[facts_start - 1]:  # the snapshot saw the row locked: nothing was written meanwhile
-        locked.__dict__[_READ_WITH_LOCK] = _facts_from(statement, row[facts_start:])
-    return bool(row[0]), locked
+    claimed, locked_json, current = row[:3]
+    locked = _locked_from_row(request, _converted(json.loads(locked_json), statement.locked))
+    if current:  # the snapshot saw the row locked: nothing was written meanwhile
+        locked.__dict__[_READ_WITH_LOCK] = _facts_from(statement, row[3:])
+    return bool(claimed), locked
 
 
 def _facts_from(statement: _FactsStatement, facts: tuple) -> _RequestFacts:
