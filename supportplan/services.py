@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 import secrets
 from typing import Any
 
@@ -182,8 +183,9 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 def _active_key_sql() -> str:
     """The statement of ``_active_key`` on PostgreSQL: built once (the select lists are fixed)."""
     quote = connection.ops.quote_name
+    selected, _ = rows.json_row(((ApiKey, "k"), (SupportPlan, "p")))  # one column: see json_row
     return (
-        f"SELECT {rows.columns(ApiKey, 'k')}, {rows.columns(SupportPlan, 'p')} "  # noqa: S608
+        f"SELECT {selected} "  # noqa: S608
         f"FROM {rows.table(ApiKey)} k INNER JOIN {rows.table(SupportPlan)} p ON p.{quote('id')} = "
         f"k.{quote('plan_id')} WHERE k.{quote('prefix')} = %s AND k.{quote('revoked_at')} IS NULL "
         f"ORDER BY k.{quote('id')} LIMIT 1"
@@ -201,7 +203,9 @@ def _active_key(prefix: str) -> ApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return rows.instance_with(ApiKey, row, [("plan", SupportPlan)])
+    _, converters = rows.json_row(((ApiKey, "k"), (SupportPlan, "p")))
+    values = rows.converted(json.loads(row[0]), converters)
+    return rows.instance_with(ApiKey, values, [("plan", SupportPlan)])
 
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:

@@ -230,6 +230,73 @@ def light_class(model: type[Model]) -> type:
     )
 
 
+# --- Rows read back from JSON -----------------------------------------------------------------
+#: How a column read back from ``json_build_array`` becomes what psycopg2 returns for it (None: JSON
+#: gives the same value), by the field's internal type. Statements run with Django's session time
+#: zone, UTC: timestamps read back as aware UTC datetimes.
+_FROM_JSON: dict[str, Any] = {
+    **dict.fromkeys(
+        (
+            "AutoField",
+            "BigAutoField",
+            "SmallAutoField",
+            "IntegerField",
+            "BigIntegerField",
+            "SmallIntegerField",
+            "PositiveIntegerField",
+            "PositiveSmallIntegerField",
+            "PositiveBigIntegerField",
+            "CharField",
+            "TextField",
+            "SlugField",
+            "BooleanField",
+        )
+    ),
+    "DateTimeField": datetime.fromisoformat,
+    "DateField": date.fromisoformat,
+}
+
+
+def json_converters(fields: Sequence[Field], *, json_as_text: bool = False) -> tuple[tuple[int, Any], ...]:
+    """(position, converter) of the columns of ``fields`` whose JSON value needs converting. A field
+    type without a known conversion (decimals…) is refused when the statement is built; a JSON field
+    too, unless the statement casts it to text (``json_as_text``: read as psycopg2 reads it here, a
+    string for the field's own ``from_db_value``)."""
+    converters = []
+    for position, field in enumerate(fields):
+        kind = (field.target_field if field.is_relation else field).get_internal_type()
+        if kind == "JSONField" and json_as_text:
+            continue
+        if kind not in _FROM_JSON:
+            raise TypeError(f"{field} cannot be read back from JSON.")
+        if _FROM_JSON[kind] is not None:
+            converters.append((position, _FROM_JSON[kind]))
+    return tuple(converters)
+
+
+def converted(row: list[Any], converters: tuple[tuple[int, Any], ...]) -> list[Any]:
+    """``row`` (a JSON array's values) with its values as psycopg2 reads them (``json_converters``)."""
+    for position, convert in converters:
+        if row[position] is not None:
+            row[position] = convert(row[position])
+    return row
+
+
+@functools.cache
+def json_row(model_aliases: tuple[tuple[type[Model], str], ...]) -> tuple[str, tuple[tuple[int, Any], ...]]:
+    """``json_build_array(…)::text`` of every concrete column of each (model, alias), as ``columns``
+    lists them (JSON fields as text), and the ``converters`` of its values: one column where there
+    would be dozens (psycopg2 decodes each column's name, per statement, through Python's codec)."""
+    quote = connection.ops.quote_name
+    expressions, fields = [], []
+    for model, alias in model_aliases:
+        for field in _shape(model).fields:
+            cast = "::text" if field.get_internal_type() == "JSONField" else ""
+            expressions.append(f"{alias}.{quote(field.column)}{cast}")
+            fields.append(field)
+    return f"json_build_array({', '.join(expressions)})::text", json_converters(fields, json_as_text=True)
+
+
 def fetch(model: type[Model], where: str, params: Sequence[Any]) -> list[Model]:
     """Instances of ``model`` matching ``where`` (SQL over alias ``t``; no ordering)."""
     sql = f"SELECT {columns(model, 't')} FROM {table(model)} t WHERE {where}"  # noqa: S608

@@ -4,6 +4,7 @@ the detail's totals."""
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -256,6 +257,16 @@ def test_a_key_is_found_with_its_plan_and_a_revoked_key_is_refused_at_once(servi
         "last_used_at": found.last_used_at
     }
     assert found.plan.slug == "northwind"
+    # Read back from one JSON array: the plan too, type for type (dates, a JSON list, timestamps).
+    from supportplan.models import SupportPlan
+
+    plan = SupportPlan.objects.get(pk=found.plan_id)
+    plan.go_live_date = date(2027, 9, 1)
+    plan.save(update_fields=["go_live_date"])
+    found = plan_services.api_key_authenticate(servicenow.raw)
+    typed = lambda values: {name: (type(value), value) for name, value in values.items()}  # noqa: E731
+    assert typed(_values(found.plan)) == typed(_values(SupportPlan.objects.get(pk=plan.pk)))
+    assert found.plan.products and found.plan.go_live_date == date(2027, 9, 1)
     assert plan_services.api_key_authenticate(servicenow.raw[:-1] + "x") is None
     assert servicenow.api.get(REQUESTS).status_code == 200
     plan_services.api_key_revoke(api_key=servicenow.key)

@@ -9,7 +9,7 @@ import logging
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -277,61 +277,11 @@ class _RequestFacts:
     next_event_id: int | None
 
 
-#: How a column read back from ``json_build_array`` becomes what psycopg2 returns for it (None: JSON
-#: gives the same value), by the field's internal type. The statement runs with Django's session
-#: time zone, UTC: its timestamps read back as aware UTC datetimes.
-_FROM_JSON: dict[str, Any] = {
-    **dict.fromkeys(
-        (
-            "AutoField",
-            "BigAutoField",
-            "SmallAutoField",
-            "IntegerField",
-            "BigIntegerField",
-            "SmallIntegerField",
-            "PositiveIntegerField",
-            "PositiveSmallIntegerField",
-            "PositiveBigIntegerField",
-            "CharField",
-            "TextField",
-            "SlugField",
-            "BooleanField",
-        )
-    ),
-    "DateTimeField": datetime.fromisoformat,
-    "DateField": date.fromisoformat,
-}
-
-
-def _json_converters(fields: list[Field], *, json_as_text: bool = False) -> tuple[tuple[int, Any], ...]:
-    """(position, converter) of the columns of ``fields`` whose JSON value needs converting. A field
-    type without a known conversion (decimals…) is refused when the statement is built; a JSON field
-    too, unless the statement casts it to text (``json_as_text``: read as psycopg2 reads it here, a
-    string for the field's own ``from_db_value``)."""
-    converters = []
-    for position, field in enumerate(fields):
-        kind = (field.target_field if field.is_relation else field).get_internal_type()
-        if kind == "JSONField" and json_as_text:
-            continue
-        if kind not in _FROM_JSON:
-            raise TypeError(f"{field} cannot be read back from JSON.")
-        if _FROM_JSON[kind] is not None:
-            converters.append((position, _FROM_JSON[kind]))
-    return tuple(converters)
-
-
-def _converted(row: list[Any], converters: tuple[tuple[int, Any], ...]) -> list[Any]:
-    for position, convert in converters:
-        if row[position] is not None:
-            row[position] = convert(row[position])
-    return row
-
-
 def _from_json(text: str | None, converters: tuple[tuple[int, Any], ...]) -> list[list[Any]]:
     """The rows of a ``json_agg(json_build_array(…))`` column, their values as psycopg2 reads them."""
     if text is None:  # no rows
         return []
-    return [_converted(row, converters) for row in json.loads(text)]
+    return [rows.converted(row, converters) for row in json.loads(text)]
 
 
 @dataclass(frozen=True)
@@ -417,10 +367,10 @@ def _request_facts_sql(claim: str | None = None) -> _FactsStatement:
         )
     return _FactsStatement(
         sql,
-        _json_converters(events),
-        _json_converters(clocks),
-        _json_converters([field for _, field in targets]),
-        _json_converters(locked_fields, json_as_text=True),
+        rows.json_converters(events),
+        rows.json_converters(clocks),
+        rows.json_converters([field for _, field in targets]),
+        rows.json_converters(locked_fields, json_as_text=True),
     )
 
 
@@ -462,7 +412,7 @@ def lock_claiming_with_facts(
     if row is None:
         _locked_from_row(request, None)  # raises DoesNotExist
     claimed, locked_json, current = row[:3]
-    locked = _locked_from_row(request, _converted(json.loads(locked_json), statement.locked))
+    locked = _locked_from_row(request, rows.converted(json.loads(locked_json), statement.locked))
     if current:  # the snapshot saw the row locked: nothing was written meanwhile
         locked.__dict__[_READ_WITH_LOCK] = _facts_from(statement, row[3:])
     return bool(claimed), locked
