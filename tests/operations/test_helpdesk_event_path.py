@@ -38,20 +38,24 @@ def events_url(request_id) -> str:
     return reverse("supportrequest-events", args=[request_id])
 
 
+def _event_post_captured(servicenow, worked_request, body: str, key: str):
+    """A comment posted with an idempotency key (after a first one: the connection has prepared its
+    statements), and the SQL Django logged for it."""
+    post_event(servicenow, worked_request.pk, **COMMENT)
+    with CaptureQueriesContext(connection) as captured:
+        response = servicenow.api.post(
+            events_url(worked_request.pk), {**COMMENT, "body": body}, format="json", HTTP_IDEMPOTENCY_KEY=key
+        )
+    assert response.status_code == 201
+    return response, [query["sql"] for query in captured.captured_queries]
+
+
 def test_an_api_keys_event_costs_four_statements_and_its_writes_go_together(
     needs_postgres, servicenow, worked_request
 ):
-    post_event(servicenow, worked_request.pk, **COMMENT)  # the connection has prepared its statements
-    with CaptureQueriesContext(connection) as captured:
-        response = servicenow.api.post(
-            events_url(worked_request.pk),
-            {**COMMENT, "body": "Second call."},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY="evt-2",
-        )
-    assert response.status_code == 201
+    response, captured = _event_post_captured(servicenow, worked_request, "Second call.", "evt-2")
     # (The test's own transaction adds a savepoint around the write.)
-    statements = [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
+    statements = [sql for sql in captured if "SAVEPOINT" not in sql]
     # The key, the claim with the lock and the facts, the ladder steps already sent (the event's
     # insert, queued by then, goes with it), the other writes with the stored response.
     assert len(statements) == 4, "\n".join(statements)
@@ -338,17 +342,9 @@ def test_a_new_requests_upsert_runs_prepared_statements_only(needs_postgres, ser
 def test_an_events_writes_go_with_its_commit(needs_postgres, servicenow, worked_request):
     """Outside a test's transaction, as in production: the write's queued statements and the stored
     response travel with the COMMIT, and what is stored and answered is the same."""
-    post_event(servicenow, worked_request.pk, **COMMENT)  # the connection has prepared its statements
-    with CaptureQueriesContext(connection) as captured:
-        response = servicenow.api.post(
-            events_url(worked_request.pk),
-            {**COMMENT, "body": "Committed."},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY="evt-commit",
-        )
-    assert response.status_code == 201
+    response, captured = _event_post_captured(servicenow, worked_request, "Committed.", "evt-commit")
     # (Django logs the BEGIN on its own as the transaction starts: it goes with the claim.)
-    statements = [query["sql"] for query in captured.captured_queries if query["sql"] != "BEGIN"]
+    statements = [sql for sql in captured if sql != "BEGIN"]
     last = statements[-1].split(";\n")
     assert last[-1] == "COMMIT", statements
     assert "EXECUTE sp_idempotency_store" in last[-2]
