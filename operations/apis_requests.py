@@ -1018,14 +1018,17 @@ class SupportRequestViewSet(
         locked: dict[str, SupportRequest] = {}
         claim_with = None
         if not found and connection.vendor == "postgresql":
+            names_status = isinstance(request.data, dict) and request.data.get("status") not in (None, "")
 
             def claim_with(claim_sql: str, claim_params: list) -> bool:
-                # The idempotency claim and the request's lock: one statement.
+                # The idempotency claim and the request's lock (with the key's status mappings when the
+                # event names a status): one statement.
                 claimed, locked["request"] = services.request_lock_claiming(
                     request_id=support_request.pk,
                     plan=support_request.plan,
                     claim_sql=claim_sql,
                     claim_params=claim_params,
+                    status_key=_api_key(request.user) if names_status else None,
                 )
                 return claimed
 

@@ -360,3 +360,33 @@ def test_an_events_writes_go_with_its_commit(needs_postgres, servicenow, worked_
         HTTP_IDEMPOTENCY_KEY="evt-commit",
     )
     assert again.json() == response.json() and again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_status_events_mappings_are_read_with_the_claim(needs_postgres, servicenow, worked_request):
+    """The key's status mappings come with the claim's statement: no statement of their own, and
+    the same mapping and the same refusal as when they were read apart."""
+    body = {"kind": "status_changed", "status": "pending caller", "occurred_at": "2027-07-05T09:00:00Z"}
+    post_event(servicenow, worked_request.pk, **body)  # the connection has prepared its statements
+    with CaptureQueriesContext(connection) as captured:
+        response = servicenow.api.post(
+            events_url(worked_request.pk), body, format="json", HTTP_IDEMPOTENCY_KEY="status-1"
+        )
+    assert response.status_code == 201
+    assert not [query for query in captured.captured_queries if "sp_status_names" in query["sql"]]
+    stored = RequestEvent.objects.get(pk=response.json()["id"])
+    assert (stored.status, stored.external_status, stored.clock_effect) == (
+        "awaiting_customer",
+        "pending caller",
+        "pause",
+    )
+    count = RequestEvent.objects.count()
+    refused = servicenow.api.post(
+        events_url(worked_request.pk),
+        {**body, "status": "Parked"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="status-2",
+    )
+    assert refused.status_code == 400
+    assert "Pending Caller" in refused.json()["error"]["fields"]["status"][0]
+    assert RequestEvent.objects.count() == count
+    assert not IdempotencyRecord.objects.filter(key="status-2").exists()

@@ -248,11 +248,28 @@ def _choice(value: Any, field: str, choices) -> str:
     return value
 
 
-def _status(plan: SupportPlan, api_key: ApiKey | None, value: Any) -> tuple[str, str, str]:
-    """(our status, the helpdesk's name, clock effect) for a status name; unknown → 400 listing known."""
+#: Where ``lock_claiming_with_facts`` leaves the status mappings it read: (key id, rows of
+#: ``_MAPPING_FIELDS``), for the event write's ``_status``.
+STATUS_MAPPINGS_READ = "_status_mappings_read"
+
+
+@functools.cache
+def status_mapping_columns() -> list[str]:
+    """``_status``' columns of a status mapping (``_MAPPING_FIELDS``, alias ``t``)."""
+    quote = connection.ops.quote_name
+    return [f"t.{quote(StatusMapping._meta.get_field(name).column)}" for name in _MAPPING_FIELDS]
+
+
+def _status(
+    plan: SupportPlan, api_key: ApiKey | None, value: Any, *, read: tuple[int, list] | None = None
+) -> tuple[str, str, str]:
+    """(our status, the helpdesk's name, clock effect) for a status name; unknown → 400 listing known.
+    ``read``: (key id, mappings) read already in this transaction (``STATUS_MAPPINGS_READ``)."""
     text = str(value).strip()
     mappings: dict[str, tuple[str, str, str]] = {}  # lowered name → (name, status, clock effect)
-    if api_key is not None:
+    if api_key is not None and read is not None and read[0] == api_key.pk:
+        mappings = {row[0].lower(): row for row in read[1]}
+    elif api_key is not None:
         if connection.vendor == "postgresql":  # every status event asks: one prepared statement
             with connection.cursor() as cursor:
                 cursor.execute(*rows.prepared("sp_status_names", _status_mappings_sql(), [api_key.pk]))
@@ -275,7 +292,7 @@ _MAPPING_FIELDS = ("external_status", "status", "clock_effect")
 @functools.cache
 def _status_mappings_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(f"t.{quote(StatusMapping._meta.get_field(name).column)}" for name in _MAPPING_FIELDS)
+    columns = ", ".join(status_mapping_columns())
     return f"SELECT {columns} FROM {rows.table(StatusMapping)} t WHERE t.{quote('api_key_id')} = %s"  # noqa: S608
 
 

@@ -30,11 +30,13 @@ from operations.helpdesk.replay import (
 from operations.helpdesk.services._common import (
     CLOCK_FIELDS,
     OPEN_STATUSES,
+    STATUS_MAPPINGS_READ,
     _lock,
     _lock_sql,
     _locked_from_row,
     _next_sequence,
     _sole_party,
+    status_mapping_columns,
     step_event_key,
 )
 from operations.models import (
@@ -48,12 +50,13 @@ from operations.models import (
     SlaClock,
     SlaPolicy,
     SlaTarget,
+    StatusMapping,
     SupportRequest,
     WebhookDelivery,
 )
 from operations.selectors import phase_on, policy_in_force
 from supportplan.lib import rows
-from supportplan.models import SupportPlan
+from supportplan.models import ApiKey, SupportPlan
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +312,8 @@ def _request_facts_sql(claim: str | None = None) -> _FactsStatement:
     the locked row and whether the facts are current. They are read with the statement's snapshot,
     which a wait for the lock leaves behind: they are current when the request row locked is the
     version that snapshot sees (every write of a request's events or clocks rewrites its row under
-    this lock). Its parameters: the claim's, the request's id and plan, then its id three times; the
+    this lock). Then the status mappings of an API key (``_status``; none for a null key). Its
+    parameters: the claim's, the request's id and plan, its id, the key's id, then its id twice; the
     targets are those of the locked row's policy."""
     quote = connection.ops.quote_name
     event_fields = {field.attname: field for field in RequestEvent._meta.concrete_fields}
@@ -353,6 +357,7 @@ def _request_facts_sql(claim: str | None = None) -> _FactsStatement:
         names = [f"c{index}" for index in range(len(locked_fields))]
         policy_column = names[[field.attname for field in locked_fields].index("policy_id")]
         request_table = rows.table(SupportRequest)
+        key_column = f"t.{quote(StatusMapping._meta.get_field('api_key').column)} = %s"
         # The locked row as one JSON array too: psycopg2 decodes every column's name of every
         # statement through Python's codec, and the row has forty.
         locked = ", ".join(
@@ -363,6 +368,7 @@ def _request_facts_sql(claim: str | None = None) -> _FactsStatement:
             f"WITH claim AS ({claim}), l ({', '.join(names)}, v) AS MATERIALIZED ({_lock_sql(', r.xmin')}) "  # noqa: S608
             f"SELECT EXISTS (SELECT 1 FROM claim), json_build_array({locked})::text, "
             f"l.v = (SELECT s.xmin FROM {request_table} s WHERE s.{quote('id')} = %s), "
+            f"{aggregated(status_mapping_columns(), f'{rows.table(StatusMapping)} t', key_column)}, "
             f"{facts(f'l.{policy_column}')} FROM l"
         )
     return _FactsStatement(
@@ -397,24 +403,30 @@ _READ_WITH_LOCK = "_facts_read_with_lock"
 
 
 def lock_claiming_with_facts(
-    request: SupportRequest, claim_sql: str, claim_params: list
+    request: SupportRequest, claim_sql: str, claim_params: list, *, status_key: ApiKey | None = None
 ) -> tuple[bool, SupportRequest]:
     """An idempotency claim (``claim_sql``, an ``INSERT … RETURNING``), the request's lock
     (``_lock``: ``SupportRequest.DoesNotExist`` when it is not the plan's) and its facts
     (``_request_facts``) in one statement (PostgreSQL): whether the claim returned a row, and the
     locked request. The facts wait on it for the event write's ``_request_facts`` when they are
-    current; after a wait for the lock they are not, and that call reads them again."""
+    current; after a wait for the lock they are not, and that call reads them again.
+    ``status_key``: an API key whose status mappings the event needs (``_status``), read in the
+    same statement and left on the locked request (``STATUS_MAPPINGS_READ``)."""
     statement = _request_facts_sql(claim_sql)
-    params = [*claim_params, request.pk, request.plan_id, request.pk, request.pk, request.pk]
+    status_key_id = status_key.pk if status_key is not None else None
+    params = [*claim_params, request.pk, request.plan_id, request.pk, status_key_id, request.pk, request.pk]
     with connection.cursor() as cursor:
         cursor.execute(*rows.prepared("sp_request_lock_claim_facts", statement.sql, params))
         row = cursor.fetchone()
     if row is None:
         _locked_from_row(request, None)  # raises DoesNotExist
-    claimed, locked_json, current = row[:3]
+    claimed, locked_json, current, mappings_json = row[:4]
     locked = _locked_from_row(request, rows.converted(json.loads(locked_json), statement.locked))
     if current:  # the snapshot saw the row locked: nothing was written meanwhile
-        locked.__dict__[_READ_WITH_LOCK] = _facts_from(statement, row[3:])
+        locked.__dict__[_READ_WITH_LOCK] = _facts_from(statement, row[4:])
+    if status_key_id is not None:
+        mappings = [tuple(mapping) for mapping in json.loads(mappings_json or "[]")]
+        locked.__dict__[STATUS_MAPPINGS_READ] = (status_key_id, mappings)
     return bool(claimed), locked
 
 

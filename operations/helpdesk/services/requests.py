@@ -19,6 +19,7 @@ from operations.helpdesk.services._common import (
     EVENT_FIELDS,
     EVENT_KINDS,
     REQUEST_FIELDS,
+    STATUS_MAPPINGS_READ,
     _actor,
     _choice,
     _errors_raise,
@@ -634,7 +635,10 @@ def event_record(
     if kind == RequestEventKind.STATUS_CHANGED and data.get("status") in (None, ""):
         raise ValidationError({"status": "A status change needs the status."})
     if data.get("status") not in (None, ""):
-        event.status, event.external_status, event.clock_effect = _status(plan, key, data["status"])
+        read = request.__dict__.get(STATUS_MAPPINGS_READ)  # with the lock, in this transaction
+        event.status, event.external_status, event.clock_effect = _status(
+            plan, key, data["status"], read=read
+        )
     if kind == RequestEventKind.PRIORITY_CHANGED:
         for name, choices in (("impact", Impact), ("urgency", Urgency)):
             if data.get(name) not in (None, ""):
@@ -698,12 +702,18 @@ def request_lock(*, request_id: int, plan: SupportPlan) -> SupportRequest:
 
 
 def request_lock_claiming(
-    *, request_id: int, plan: SupportPlan, claim_sql: str, claim_params: list
+    *,
+    request_id: int,
+    plan: SupportPlan,
+    claim_sql: str,
+    claim_params: list,
+    status_key: ApiKey | None = None,
 ) -> tuple[bool, SupportRequest]:
     """``request_lock`` in the statement of an idempotency claim (PostgreSQL: ``idempotent_write``'s
-    ``claim_with``), which also reads what ``event_record`` reads of the request: whether the claim
-    returned a row, and the locked request."""
-    return lock_claiming_with_facts(_named(request_id, plan), claim_sql, claim_params)
+    ``claim_with``), which also reads what ``event_record`` reads of the request (and ``status_key``'s
+    status mappings, for an event that names a status): whether the claim returned a row, and the
+    locked request."""
+    return lock_claiming_with_facts(_named(request_id, plan), claim_sql, claim_params, status_key=status_key)
 
 
 def _named(request_id: int, plan: SupportPlan) -> SupportRequest:
