@@ -543,13 +543,6 @@ def _session(conn=None) -> _Session | None:
     return seen
 
 
-def _prepared_names(conn=None) -> set[str] | None:
-    """The statement names prepared on the connection's open session (None: a session not seen
-    yet)."""
-    session = _session(conn)
-    return session.names if session is not None else None
-
-
 def _forget_session() -> None:
     connections[DEFAULT_DB_ALIAS].__dict__.pop("_rows_prepared", None)
 

@@ -136,7 +136,7 @@ def test_a_prepared_statement_is_prepared_once_per_connection(needs_postgres, pl
         pass
     assert read() == 0
     # A session without it prepares it again.
-    rows._prepared_names().discard("sp_test_read")
+    rows._session().names.discard("sp_test_read")
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE sp_test_read")
     assert read() == 0
