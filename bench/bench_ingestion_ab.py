@@ -40,6 +40,7 @@ class Side:
     label: str
     root: Path
     database: str
+    threads: int = 1
     base: str = ""
     seeded: object = None
     events: list[int] = field(default_factory=list)
@@ -97,6 +98,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--slices", type=int, default=16, help="per side (at most 49)")
     parser.add_argument("--slice-seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="B's gunicorn threads per worker (1 = the product's worker)"
+    )
+    parser.add_argument("--threads-other", type=int, default=1, help="A's gunicorn threads per worker")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = parser.parse_args()
     if not (args.other / "manage.py").exists():
@@ -104,7 +109,10 @@ def main() -> int:
     if not 1 <= args.slices <= 49:
         sys.exit("--slices: 1 to 49 (a slice's source ids must keep their 7 digits).")
 
-    sides = [Side("A", args.other.resolve(), "bench_ab_a"), Side("B", ROOT, "bench_ab_b")]
+    sides = [
+        Side("A", args.other.resolve(), "bench_ab_a", threads=args.threads_other),
+        Side("B", ROOT, "bench_ab_b", threads=args.threads),
+    ]
     today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=35 + today.weekday())
     try:
@@ -120,6 +128,7 @@ def main() -> int:
                     gunicorn(
                         url,
                         root=side.root,
+                        threads=side.threads,
                         settings_module="bench.ingestion_settings",
                         API_THROTTLE_RATE="1000000/minute",
                     )
