@@ -333,3 +333,96 @@ def test_a_prepared_statement_is_sent_with_its_parameters_written_in(needs_postg
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         assert cursor.fetchone() == ("o'k", -3, DUE)
+
+
+def _same_new_instance(built, orm) -> None:
+    assert type(built) is type(orm)
+    assert {k: v for k, v in vars(built).items() if k != "_state"} == {
+        k: v for k, v in vars(orm).items() if k != "_state"
+    }
+    assert (built._state.adding, built._state.db) == (orm._state.adding, orm._state.db)
+    assert built._state.fields_cache == orm._state.fields_cache
+    for name, value in orm._state.fields_cache.items():
+        assert built._state.fields_cache[name] is value
+
+
+def test_new_builds_the_instance_model_init_builds(db, plan):
+    from operations.models import RequestEvent, SlaClock, SupportRequest
+
+    occurred = utc(2026, 7, 1, 9, 30)
+    stored = rows.new(SupportRequest, plan=plan, title="Stored", reported_at=occurred)
+    stored.save()
+    stored = SupportRequest.objects.get(pk=stored.pk)
+    for model in (RequestEvent, SlaClock, SupportRequest):
+        assert rows._new_shape(model) is not None  # built by new() itself, not handed to model()
+    cases = [
+        (
+            RequestEvent,
+            {
+                "plan": plan,
+                "request": stored,
+                "kind": "comment",
+                "occurred_at": occurred,
+                "source_event_id": "evt-1",
+                "body": "Checked the logs.",
+                "actor_name": "Service desk",
+                "api_key": None,
+                "user": None,
+            },
+        ),
+        (RequestEvent, {"plan_id": plan.pk, "request_id": stored.pk, "sequence": 4, "kind": "reopened"}),
+        (
+            SlaClock,
+            {
+                "plan_id": plan.pk,
+                "request": stored,
+                "target_id": 7,
+                "cycle": 2,
+                "computed_at": occurred,
+                "state": "running",
+            },
+        ),
+        (
+            SupportRequest,
+            {"plan": plan, "source_key": None, "title": "New", "impact": "high", "urgency": "low"},
+        ),
+        (SupportRequest, {}),
+    ]
+    for model, values in cases:
+        _same_new_instance(rows.new(model, **values), model(**values))
+
+    # An unsaved related instance takes the new instance's database, as its descriptor gives it.
+    for build in (rows.new, lambda model, **values: model(**values)):
+        unsaved = rows.new(SupportRequest, plan=plan, title="Unsaved")
+        assert unsaved._state.db == "default"
+        fresh = SupportRequest(title="No plan yet")
+        event = build(RequestEvent, plan=plan, request=fresh, kind="comment")
+        assert (event._state.db, fresh._state.db, event.request_id) == ("default", "default", None)
+        assert event.request is fresh
+
+
+def test_new_leaves_what_it_does_not_build_the_same_way_to_model_init(db, plan):
+    from django.db.models.signals import post_init
+
+    from operations.models import RequestEvent, SupportRequest
+
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        rows.new(RequestEvent, plan=plan, no_such_field=1)
+    with pytest.raises(ValueError, match="must be a"):
+        rows.new(RequestEvent, plan=plan, request=plan)  # a plan where a request goes: Django's error
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    rows._new_shape.cache_clear()
+    rows._shape.cache_clear()
+    post_init.connect(receiver, sender=SupportRequest)
+    try:
+        built = rows.new(SupportRequest, plan=plan, title="Observed")
+    finally:
+        post_init.disconnect(receiver, sender=SupportRequest)
+        rows._new_shape.cache_clear()
+        rows._shape.cache_clear()
+    assert seen == [built]  # built through __init__: its receivers ran

@@ -610,7 +610,8 @@ def _write(computed: _Computed, *, now: datetime, defer: bool = False) -> Suppor
         seen.add(clock.key)
         if stored is None:
             to_create.append(
-                SlaClock(
+                rows.new(
+                    SlaClock,
                     plan_id=request.plan_id,
                     request=request,
                     target_id=clock.target_id,

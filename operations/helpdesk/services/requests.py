@@ -387,8 +387,8 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest 
         raise ValidationError({"title": "Give the request a title."})
     status, external, effect = parsed.status or (RequestStatus.NEW, "", "")
     # actor_name belongs to the "created" event, not to the request.
-    request = SupportRequest(
-        plan=plan, source_key=key, **{k: v for k, v in fields.items() if k != "actor_name"}
+    request = rows.new(
+        SupportRequest, plan=plan, source_key=key, **{k: v for k, v in fields.items() if k != "actor_name"}
     )
     request.reported_at = fields.get("reported_at") or now
     request.status, request.priority = status, parsed.priority
@@ -401,7 +401,8 @@ def _request_create(*, plan, parsed: _Parsed, user, key, now) -> SupportRequest 
             return None  # a concurrent upsert stored this source key first
     else:
         request.save()
-    created_event = RequestEvent(
+    created_event = rows.new(
+        RequestEvent,
         plan=plan,
         request=request,
         sequence=1,
@@ -621,7 +622,8 @@ def event_record(
         if data.get(name) is not None and (not isinstance(data[name], str) or len(data[name]) > limit):
             raise ValidationError({name: f"Give text of at most {limit} characters."})
     user, key = _actor(principal, api_key)
-    event = RequestEvent(
+    event = rows.new(
+        RequestEvent,
         plan=plan,
         request=request,
         kind=kind,
