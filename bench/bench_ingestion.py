@@ -30,6 +30,7 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import random
 import statistics
 import sys
@@ -366,7 +367,8 @@ def main() -> int:
             reference_after = reference_loop_ms()
             print(
                 f"Machine speed: reference loop {reference_before:.0f} ms before, "
-                f"{reference_after:.0f} ms after (CPU time of a fixed Python workload; lower is faster)"
+                f"{reference_after:.0f} ms after (CPU time of a fixed Python workload; lower is faster), "
+                f"on Python {platform.python_version()} from {sys.base_prefix} (its build counts too)"
             )
             print("Targets:")
             print(
