@@ -26,7 +26,10 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field, Model
 from django.db.models.base import ModelState
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.fields.related_descriptors import (
+    ForeignKeyDeferredAttribute,
+    ForwardManyToOneDescriptor,
+)
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 
@@ -198,11 +201,32 @@ def instance_with(
     when the instance's ``<attribute>_id`` is null), as ``select_related`` would."""
     end = width(model)
     obj = instance(model, row[:end])
+    cache = obj._state.fields_cache
     for attribute, related_model in related:
         start, end = end, end + width(related_model)
         loaded = getattr(obj, f"{attribute}_id") is not None
-        setattr(obj, attribute, instance(related_model, row[start:end]) if loaded else None)
+        related_obj = instance(related_model, row[start:end]) if loaded else None
+        if _caches_directly(model, attribute, related_model):
+            # What the descriptor's __set__ comes to here: the id is the row's own, both are the
+            # default database's, and a many-to-one caches nothing on the related side.
+            cache[attribute] = related_obj
+        else:
+            setattr(obj, attribute, related_obj)
     return obj
+
+
+@functools.cache
+def _caches_directly(model: type[Model], attribute: str, related_model: type[Model]) -> bool:
+    """Whether ``attribute`` of ``model`` is a plain foreign key to ``related_model``'s primary key
+    (its descriptor Django's own), so that ``instance_with`` may cache a related row directly."""
+    field = model._meta.get_field(attribute)
+    return (
+        field.many_to_one
+        and field.remote_field.model is related_model
+        and field.target_field is related_model._meta.pk
+        and type(getattr(model, attribute)) is ForwardManyToOneDescriptor
+        and not settings.DATABASE_ROUTERS
+    )
 
 
 @functools.cache

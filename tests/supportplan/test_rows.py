@@ -175,6 +175,20 @@ def test_instance_with_sets_each_related_instance_or_none_as_select_related_woul
     unclosed = [*fetched, *([None] * rows.width(user))]
     built = rows.instance_with(TaskOccurrence, unclosed, [("plan", SupportPlan), ("closed_by", user)])
     assert built.closed_by_id is None and built.closed_by is None and built.plan.slug == plan.slug
+    assert "closed_by" in built._state.fields_cache
+
+    # The related rows are cached directly (no descriptor) and come out as select_related's.
+    assert rows._caches_directly(TaskOccurrence, "plan", SupportPlan)
+    assert rows._caches_directly(TaskOccurrence, "closed_by", user)
+    assert not rows._caches_directly(TaskOccurrence, "plan", user)  # another model: the descriptor
+    orm = TaskOccurrence.objects.select_related("plan", "closed_by").get(pk=row.pk)
+    built = rows.instance_with(TaskOccurrence, unclosed, [("plan", SupportPlan), ("closed_by", user)])
+    assert set(built._state.fields_cache) == set(orm._state.fields_cache) == {"plan", "closed_by"}
+    assert {k: v for k, v in vars(built.plan).items() if k != "_state"} == {
+        k: v for k, v in vars(orm.plan).items() if k != "_state"
+    }
+    assert (built._state.db, built.plan._state.db, built.plan._state.adding) == ("default", "default", False)
+    assert built.plan_id == orm.plan_id == plan.pk and built.closed_by is orm.closed_by is None
 
 
 # --- Values prepared and instances built without the ORM's per-value work ------------------------
