@@ -267,7 +267,8 @@ class _NewShape:
 def _new_shape(model: type[Model]) -> _NewShape | None:
     """How ``new`` builds a ``model``; None where only ``model(...)`` builds it as Django would (an
     ``__init__`` of its own, init signals' receivers, custom descriptors, database routers that
-    would choose the instance's database, relations to something other than a primary key)."""
+    would choose the instance's database, relations that ``_caches_directly`` does not take, or
+    with a default)."""
     shape = _shape(model)
     if not shape.plain_construction or settings.DATABASE_ROUTERS:
         return None
@@ -278,7 +279,8 @@ def _new_shape(model: type[Model]) -> _NewShape | None:
         target = None
         if field.is_relation:
             target = field.remote_field.model
-            if not field.many_to_one or field.target_field is not target._meta.pk or field.has_default():
+            # Cached directly as instance_with caches it: Django's own descriptor, to a primary key.
+            if not _caches_directly(model, field.name, target) or field.has_default():
                 return None
             related[field.name] = target
         # Django's own defaults: a callable (``default=timezone.now``) is called per instance, a
