@@ -2,7 +2,7 @@
 
 The shared machine's speed moves by up to 2x from one minute to the next, so two whole runs of
 ``bench_ingestion.py`` one after the other cannot show a 5–10% change. This runs both versions at
-once, each on its own scratch database and gunicorn (2 sync workers), and loads one at a time in
+once, each on its own scratch database and gunicorn (2 workers), and loads one at a time in
 short slices, alternating A B, B A, …; each pair of adjacent slices saw the same machine.
 
 Run from the repository root (the "B" side); ``--other`` is the checkout to compare with ("A",
@@ -29,7 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_ingestion import Tally, cpu_used, ingest, run_threads, server_cpu
 from bench.http_client import Client
-from bench.live_stack import ROOT, gunicorn, migrate, scratch_database_create, scratch_database_drop, seed
+from bench.live_stack import (
+    PRODUCT_THREADS,
+    ROOT,
+    gunicorn,
+    migrate,
+    scratch_database_create,
+    scratch_database_drop,
+    seed,
+)
 
 #: Source ids and partner references of one slice's clients count from slice × this.
 SLICE_NUMBERING = 2_000
@@ -40,7 +48,8 @@ class Side:
     label: str
     root: Path
     database: str
-    threads: int = 1
+    threads: int = PRODUCT_THREADS
+    gthread: bool = False
     base: str = ""
     seeded: object = None
     events: list[int] = field(default_factory=list)
@@ -99,9 +108,11 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=16, help="per side (at most 49)")
     parser.add_argument("--slice-seconds", type=float, default=4.0)
     parser.add_argument(
-        "--threads", type=int, default=1, help="B's gunicorn threads per worker (1 = the product's worker)"
+        "--threads", type=int, default=PRODUCT_THREADS, help="B's threads per gunicorn worker"
     )
-    parser.add_argument("--threads-other", type=int, default=1, help="A's gunicorn threads per worker")
+    parser.add_argument("--threads-other", type=int, default=PRODUCT_THREADS, help="A's threads per worker")
+    parser.add_argument("--gthread", action="store_true", help="B on gunicorn's gthread worker")
+    parser.add_argument("--gthread-other", action="store_true", help="A on gunicorn's gthread worker")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = parser.parse_args()
     if not (args.other / "manage.py").exists():
@@ -110,8 +121,8 @@ def main() -> int:
         sys.exit("--slices: 1 to 49 (a slice's source ids must keep their 7 digits).")
 
     sides = [
-        Side("A", args.other.resolve(), "bench_ab_a", threads=args.threads_other),
-        Side("B", ROOT, "bench_ab_b", threads=args.threads),
+        Side("A", args.other.resolve(), "bench_ab_a", threads=args.threads_other, gthread=args.gthread_other),
+        Side("B", ROOT, "bench_ab_b", threads=args.threads, gthread=args.gthread),
     ]
     today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=35 + today.weekday())
@@ -129,6 +140,7 @@ def main() -> int:
                         url,
                         root=side.root,
                         threads=side.threads,
+                        gthread=side.gthread,
                         settings_module="bench.ingestion_settings",
                         API_THROTTLE_RATE="1000000/minute",
                     )
