@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_ingestion import Tally, cpu_used, ingest, run_threads, server_cpu
+from bench.bench_ingestion import Tally, cpu_used, ingest, percentile, run_threads, server_cpu
 from bench.http_client import Client
 from bench.live_stack import (
     PRODUCT_THREADS,
@@ -58,6 +58,8 @@ class Side:
     gunicorn_cpu: list[float] = field(default_factory=list)
     postgres_cpu: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+    p99s: list[float] = field(default_factory=list)  # each slice's event latency p99, seconds
+    latencies: list[float] = field(default_factory=list)  # every event's, all slices
 
     def rate(self, index: int) -> float:
         return self.events[index] / self.seconds[index]
@@ -83,6 +85,9 @@ def load_slice(side: Side, number: int, clients: int, seconds: float, start: dat
     duration = time.perf_counter() - began
     cpu = cpu_used(before, server_cpu(side.base, side.database))
     side.events.append(len(tally.event_latencies))
+    if tally.event_latencies:
+        side.p99s.append(percentile(tally.event_latencies, 0.99))
+        side.latencies.extend(tally.event_latencies)
     side.writes.append(len(tally.event_latencies) + len(tally.upsert_latencies))
     side.seconds.append(duration)
     side.gunicorn_cpu.append(cpu["gunicorn"])
@@ -96,7 +101,9 @@ def summary(side: Side) -> str:
     return (
         f"  {side.label}  {events / seconds:5.0f} events/s over {len(side.events)} slices; "
         f"{sum(side.gunicorn_cpu) * 1000 / writes:.2f} ms gunicorn + "
-        f"{sum(side.postgres_cpu) * 1000 / writes:.2f} ms PostgreSQL per write; "
+        f"{sum(side.postgres_cpu) * 1000 / writes:.2f} ms PostgreSQL per write; event latency "
+        f"p50 {percentile(side.latencies, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(side.latencies, 0.99) * 1000:.1f} ms; "
         f"errors {side.errors or 'none'}"
     )
 
@@ -173,6 +180,12 @@ def main() -> int:
         f"  B/A events/s       median {statistics.median(rates):.3f} over {len(rates)} pairs "
         f"(min {min(rates):.2f}, max {max(rates):.2f})"
     )
+    tails = [b.p99s[index] / a.p99s[index] for index in range(min(len(a.p99s), len(b.p99s)))]
+    if tails:
+        print(
+            f"  B/A event p99      median {statistics.median(tails):.3f} "
+            f"(min {min(tails):.2f}, max {max(tails):.2f})"
+        )
     print(
         f"  B/A server CPU per write  median {statistics.median(costs):.3f} "
         f"(min {min(costs):.2f}, max {max(costs):.2f})"
