@@ -19,5 +19,5 @@ RUN DEBUG=false SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijkl
     python manage.py collectstatic --noinput -v0
 
 EXPOSE 8000
-CMD ["gunicorn", "supportplan.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "2", \
-     "--worker-class", "supportplan.gunicorn_worker.SyncThreadsWorker", "--access-logfile", "-"]
+CMD ["gunicorn", "supportplan.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", \
+     "--worker-class", "supportplan.gunicorn_worker.SyncWorker", "--access-logfile", "-"]

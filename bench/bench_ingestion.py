@@ -1,18 +1,17 @@
 """Benchmark: helpdesk event ingestion under 16 concurrent clients, and the request list against a
-bare DRF list of the same table, on gunicorn (2 workers) and PostgreSQL.
+bare DRF list of the same table, on gunicorn (2 sync workers) and PostgreSQL.
 
 Run from the repository root (PostgreSQL from DATABASE_URL, default postgres://postgres@127.0.0.1:5432):
 
     .venv/bin/python bench/bench_ingestion.py [--clients 16] [--seconds 20] [--rounds 6]
-        [--list-seconds 4] [--threads 2] [--gthread] [--keep]
+        [--list-seconds 4] [--threads 1] [--keep]
 
 What it does, all in one run:
   1. creates a scratch database (``bench_ingestion``), migrates it and seeds the Northwind helpdesk
      world (tests/operations/helpdesk_fixtures.py) with a read-write API key and status mappings;
-  2. starts ``gunicorn supportplan.wsgi`` as the product runs it (2 workers of
-     ``supportplan.gunicorn_worker.SyncThreadsWorker``, 2 threads each; settings
-     bench/ingestion_settings.py: the project's settings plus a bare list URL; DEBUG off;
-     API_THROTTLE_RATE raised so the bench measures the server, not the per-key throttle);
+  2. starts ``gunicorn supportplan.wsgi`` (2 workers, settings bench/ingestion_settings.py: the
+     project's settings plus a bare list URL; DEBUG off; API_THROTTLE_RATE raised so the bench
+     measures the server, not the per-key throttle);
   3. ingestion: N client threads for S seconds; each creates requests by upsert (1 write in 10) and
      posts events to its own requests (comments, public updates, status changes through the
      ServiceNow mapping, hand-offs to the partner with a PRT- reference), each with an
@@ -47,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.http_client import Client
 from bench.live_stack import (
-    PRODUCT_THREADS,
     Seeded,
     _admin_connection,
     gunicorn,
@@ -257,12 +255,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=PRODUCT_THREADS,
-        help=f"threads per gunicorn worker ({PRODUCT_THREADS}, as the product runs them)",
+        "--threads", type=int, default=1, help="gunicorn threads per worker (1 = sync workers, else gthread)"
     )
-    parser.add_argument("--gthread", action="store_true", help="gunicorn's gthread worker, not the product's")
     parser.add_argument(
         "--no-clocks",
         action="store_true",
@@ -286,7 +280,6 @@ def main() -> int:
             url,
             workers=args.workers,
             threads=args.threads,
-            gthread=args.gthread,
             settings_module="bench.ingestion_settings",
             API_THROTTLE_RATE="1000000/minute",
         ) as base:
@@ -301,7 +294,7 @@ def main() -> int:
             # every event lands in the past, as a helpdesk's would.
             print(
                 f"Ingestion: {args.clients} clients, {args.seconds:.0f} s, gunicorn ({args.workers} workers"
-                f" × {args.threads} threads, {'gthread' if args.gthread else 'the product worker'}), "
+                f"{f' × {args.threads} threads' if args.threads > 1 else ', sync'}), "
                 f"SLA clocks {'off (policy not in force)' if args.no_clocks else 'on'}…"
             )
             cpu_before = server_cpu(base, DATABASE)

@@ -2,7 +2,7 @@
 
 The shared machine's speed moves by up to 2x from one minute to the next, so two whole runs of
 ``bench_ingestion.py`` one after the other cannot show a 5–10% change. This runs both versions at
-once, each on its own scratch database and gunicorn (2 workers), and loads one at a time in
+once, each on its own scratch database and gunicorn (2 sync workers), and loads one at a time in
 short slices, alternating A B, B A, …; each pair of adjacent slices saw the same machine.
 
 Run from the repository root (the "B" side); ``--other`` is the checkout to compare with ("A",
@@ -29,15 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_ingestion import Tally, cpu_used, ingest, percentile, run_threads, server_cpu
 from bench.http_client import Client
-from bench.live_stack import (
-    PRODUCT_THREADS,
-    ROOT,
-    gunicorn,
-    migrate,
-    scratch_database_create,
-    scratch_database_drop,
-    seed,
-)
+from bench.live_stack import ROOT, gunicorn, migrate, scratch_database_create, scratch_database_drop, seed
 
 #: Source ids and partner references of one slice's clients count from slice × this.
 SLICE_NUMBERING = 2_000
@@ -48,8 +40,7 @@ class Side:
     label: str
     root: Path
     database: str
-    threads: int = PRODUCT_THREADS
-    gthread: bool = False
+    threads: int = 1
     base: str = ""
     seeded: object = None
     events: list[int] = field(default_factory=list)
@@ -58,7 +49,7 @@ class Side:
     gunicorn_cpu: list[float] = field(default_factory=list)
     postgres_cpu: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
-    p99s: list[float] = field(default_factory=list)  # each slice's event latency p99, seconds
+    p99s: list[float | None] = field(default_factory=list)  # each slice's event p99, seconds
     latencies: list[float] = field(default_factory=list)  # every event's, all slices
 
     def rate(self, index: int) -> float:
@@ -85,9 +76,8 @@ def load_slice(side: Side, number: int, clients: int, seconds: float, start: dat
     duration = time.perf_counter() - began
     cpu = cpu_used(before, server_cpu(side.base, side.database))
     side.events.append(len(tally.event_latencies))
-    if tally.event_latencies:
-        side.p99s.append(percentile(tally.event_latencies, 0.99))
-        side.latencies.extend(tally.event_latencies)
+    side.p99s.append(percentile(tally.event_latencies, 0.99) if tally.event_latencies else None)
+    side.latencies.extend(tally.event_latencies)
     side.writes.append(len(tally.event_latencies) + len(tally.upsert_latencies))
     side.seconds.append(duration)
     side.gunicorn_cpu.append(cpu["gunicorn"])
@@ -115,11 +105,9 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=16, help="per side (at most 49)")
     parser.add_argument("--slice-seconds", type=float, default=4.0)
     parser.add_argument(
-        "--threads", type=int, default=PRODUCT_THREADS, help="B's threads per gunicorn worker"
+        "--threads", type=int, default=1, help="B's gunicorn threads per worker (1 = the product's worker)"
     )
-    parser.add_argument("--threads-other", type=int, default=PRODUCT_THREADS, help="A's threads per worker")
-    parser.add_argument("--gthread", action="store_true", help="B on gunicorn's gthread worker")
-    parser.add_argument("--gthread-other", action="store_true", help="A on gunicorn's gthread worker")
+    parser.add_argument("--threads-other", type=int, default=1, help="A's gunicorn threads per worker")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     args = parser.parse_args()
     if not (args.other / "manage.py").exists():
@@ -128,8 +116,8 @@ def main() -> int:
         sys.exit("--slices: 1 to 49 (a slice's source ids must keep their 7 digits).")
 
     sides = [
-        Side("A", args.other.resolve(), "bench_ab_a", threads=args.threads_other, gthread=args.gthread_other),
-        Side("B", ROOT, "bench_ab_b", threads=args.threads, gthread=args.gthread),
+        Side("A", args.other.resolve(), "bench_ab_a", threads=args.threads_other),
+        Side("B", ROOT, "bench_ab_b", threads=args.threads),
     ]
     today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=35 + today.weekday())
@@ -147,7 +135,6 @@ def main() -> int:
                         url,
                         root=side.root,
                         threads=side.threads,
-                        gthread=side.gthread,
                         settings_module="bench.ingestion_settings",
                         API_THROTTLE_RATE="1000000/minute",
                     )
@@ -180,7 +167,7 @@ def main() -> int:
         f"  B/A events/s       median {statistics.median(rates):.3f} over {len(rates)} pairs "
         f"(min {min(rates):.2f}, max {max(rates):.2f})"
     )
-    tails = [b.p99s[index] / a.p99s[index] for index in range(min(len(a.p99s), len(b.p99s)))]
+    tails = [b_p99 / a_p99 for a_p99, b_p99 in zip(a.p99s, b.p99s, strict=True) if a_p99 and b_p99]
     if tails:
         print(
             f"  B/A event p99      median {statistics.median(tails):.3f} "

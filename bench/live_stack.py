@@ -175,26 +175,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-#: Threads per gunicorn worker, as ``bin/run`` and the Dockerfile start the product.
-PRODUCT_THREADS = 2
-
-
 @contextmanager
 def gunicorn(
     url: str,
     *,
     workers: int = 2,
-    threads: int = PRODUCT_THREADS,
-    gthread: bool = False,
+    threads: int = 1,
     settings_module: str = "supportplan.settings",
     root: Path = ROOT,
     **extra_env: str,
 ):
     """Yields the base URL of gunicorn serving the scratch database with the code of the checkout
-    at ``root``: ``workers`` processes of the product's worker (``supportplan.gunicorn_worker``)
-    with ``threads`` threads each, as ``bin/run`` starts it; ``gthread``: gunicorn's gthread
-    worker with that many threads instead. A checkout whose worker has no threads yet runs it as
-    it is (one thread), and one without a worker of its own runs gunicorn's sync worker."""
+    at ``root``: ``workers`` processes, the product's sync workers when ``threads`` is 1
+    (``supportplan.gunicorn_worker``), else gthread workers with that many threads each."""
     port = free_port()
     env = stack_env(url, root=root, DJANGO_SETTINGS_MODULE=settings_module, **extra_env)
     command = [
@@ -211,17 +204,9 @@ def gunicorn(
         "--timeout",
         "120",
     ]
-    worker_module = root / "supportplan" / "gunicorn_worker.py"
-    if gthread:
+    if threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
-    elif worker_module.exists() and "class SyncThreadsWorker" in worker_module.read_text():
-        command += [
-            "--worker-class",
-            "supportplan.gunicorn_worker.SyncThreadsWorker",
-            "--threads",
-            str(threads),
-        ]
-    elif worker_module.exists():  # older checkouts: one thread per worker
+    elif (root / "supportplan" / "gunicorn_worker.py").exists():  # older checkouts: gunicorn's own
         command += ["--worker-class", "supportplan.gunicorn_worker.SyncWorker"]
     process = subprocess.Popen(command, cwd=root, env=env)  # noqa: S603
     base = f"http://127.0.0.1:{port}"

@@ -15,28 +15,14 @@ last one when the worker uncorks after the answer, instead of one delivery for t
 another for a small body (a loopback delivery costs the sender's CPU: 5 % of a worker's time in the
 ingestion bench went to its writes).
 
-With ``--threads N`` (N > 1), N threads of each worker run this same loop on the shared listening
-socket: each accepts a connection, serves it to the end and closes it, as the single-threaded worker
-does. While one thread waits for the database, another can run, so 2 worker processes keep 2 cores
-busy; gunicorn's gthread worker does the same with a poller, a thread pool and kept-alive
-connections, whose bookkeeping cost more CPU per request than the overlap saved in the ingestion
-bench. The main thread keeps gunicorn's own loop (signals, the arbiter's heartbeat); the others
-check ``alive`` at least every second, finish the request they hold on a graceful stop, and are
-waited for. A thread that fails stops the worker, and the arbiter starts a new one.
-
-Used as ``--worker-class supportplan.gunicorn_worker.SyncThreadsWorker --threads 2`` (``bin/run``,
-the Dockerfile, the benches). The name must not end in ``SyncWorker``: gunicorn replaces any such
-class by its gthread worker when ``--threads`` is above 1.
+Used as ``--worker-class supportplan.gunicorn_worker.SyncWorker`` (``bin/run``, the Dockerfile,
+the benches).
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
-import select
 import socket
-import threading
 
 from gunicorn.http.body import LengthReader
 from gunicorn.workers import sync
@@ -70,64 +56,7 @@ def set_cork(client: socket.socket, corked: bool) -> bool:
     return True
 
 
-#: How long a thread other than the main one waits for a connection before it looks at ``alive``.
-_POLL_SECONDS = 1.0
-
-
-class SyncThreadsWorker(sync.SyncWorker):
-    def run(self):
-        count = max(int(self.cfg.threads or 1), 1)
-        if count == 1:
-            super().run()
-            return
-        for listener in self.sockets:
-            listener.setblocking(0)
-        others = [
-            threading.Thread(target=self._serve_beside, name=f"gunicorn-accept-{number}", daemon=True)
-            for number in range(1, count)
-        ]
-        for thread in others:
-            thread.start()
-        try:
-            super().run()
-        finally:
-            self.alive = False
-            for thread in others:
-                thread.join(self.cfg.graceful_timeout)
-
-    def _serve_beside(self) -> None:
-        """A thread's accept loop beside the main one's: the listeners only (the signal pipe is the
-        main thread's), ``alive`` seen within ``_POLL_SECONDS``."""
-        try:
-            while self.alive:
-                self.notify()
-                served = False
-                for listener in self.sockets:
-                    try:
-                        self.accept(listener)
-                        served = True
-                    except OSError as error:
-                        if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                            raise
-                if served:
-                    continue  # more may be waiting: no select until the backlog is empty
-                if not self.is_parent_alive():
-                    self.alive = False
-                    return
-                try:
-                    select.select(self.sockets, [], [], _POLL_SECONDS)
-                except OSError as error:
-                    if error.errno == errno.EINTR:
-                        continue
-                    if error.errno == errno.EBADF:  # the listeners were closed: stopping
-                        return
-                    raise
-        except BaseException:
-            self.log.exception("Accept thread failed; stopping the worker")
-            self.alive = False
-            with contextlib.suppress(OSError):
-                os.write(self.PIPE[1], b".")  # wakes the main thread's select
-
+class SyncWorker(sync.SyncWorker):
     def handle_request(self, listener, req, client, addr):
         corked = set_cork(client, True)
         try:

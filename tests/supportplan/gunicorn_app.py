@@ -1,18 +1,9 @@
 """A tiny WSGI application for the gunicorn worker tests: ``/read`` reads the whole body,
 ``/early`` answers 413 without reading it (as the API does for an oversized body), with a body
-large enough to still be in the server's send buffer when it closes the connection; ``/sleep``
-answers after a second and a half, with the name of the thread that served it."""
-
-import threading
-import time
+large enough to still be in the server's send buffer when it closes the connection."""
 
 
 def app(environ, start_response):
-    if environ["PATH_INFO"] == "/sleep":
-        time.sleep(1.5)
-        body = threading.current_thread().name.encode()
-        start_response("200 OK", [("Content-Length", str(len(body)))])
-        return [body]
     if environ["PATH_INFO"] == "/early":
         body = b"too large " * 800_000
         start_response("413 Content Too Large", [("Content-Length", str(len(body)))])

@@ -1,12 +1,9 @@
 """The product's gunicorn worker closes a fully read connection at once, and still closes gracefully
-(draining) when the body was left unread, so an early 413 reaches the client whole; with
-``--threads N`` its threads serve connections side by side, and a graceful stop lets each finish."""
+(draining) when the body was left unread, so an early 413 reaches the client whole."""
 
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -16,11 +13,12 @@ import pytest
 from bench.live_stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = "supportplan.gunicorn_worker.SyncThreadsWorker"
+OURS = "supportplan.gunicorn_worker.SyncWorker"
 STOCK = "sync"
 
 
-def _start(worker: str, *, threads: int = 1) -> tuple[subprocess.Popen, int]:
+@pytest.fixture(params=[OURS, STOCK], ids=["ours", "gunicorn's"], scope="module")
+def server(request):
     port = free_port()
     process = subprocess.Popen(
         [
@@ -28,10 +26,8 @@ def _start(worker: str, *, threads: int = 1) -> tuple[subprocess.Popen, int]:
             "tests.supportplan.gunicorn_app:app",
             "--workers",
             "1",
-            "--threads",
-            str(threads),
             "--worker-class",
-            worker,
+            request.param,
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -48,16 +44,7 @@ def _start(worker: str, *, threads: int = 1) -> tuple[subprocess.Popen, int]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start") from None
             time.sleep(0.1)
-    return process, port
-
-
-@pytest.fixture(
-    params=[(OURS, 1), (OURS, 2), (STOCK, 1)], ids=["ours", "ours, 2 threads", "gunicorn's"], scope="module"
-)
-def server(request):
-    worker, threads = request.param
-    process, port = _start(worker, threads=threads)
-    yield worker, port
+    yield request.param, port
     process.terminate()
     process.wait(timeout=10)
 
@@ -130,56 +117,3 @@ def test_a_small_answer_arrives_in_one_segment_with_its_headers(server):
     # gunicorn writes the headers, then the body; corked, they leave as one segment.
     assert _data_segments_received(client) == (1 if worker == OURS else 2)
     client.close()
-
-
-def _sleep_answers(port: int, count: int) -> list[tuple[bytes, float]]:
-    """``count`` concurrent ``/sleep`` requests: each answer with the seconds it took."""
-    answers: list[tuple[bytes, float]] = [(b"", 0.0)] * count
-
-    def one(index: int) -> None:
-        began = time.monotonic()
-        client = _request(port, b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n")
-        answers[index] = (_response(client), time.monotonic() - began)
-        client.close()
-
-    callers = [threading.Thread(target=one, args=(index,)) for index in range(count)]
-    for caller in callers:
-        caller.start()
-        time.sleep(0.05)
-    for caller in callers:
-        caller.join(20)
-    return answers
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-def test_threads_serve_connections_side_by_side(threads):
-    process, port = _start(OURS, threads=threads)
-    try:
-        answers = _sleep_answers(port, 2)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    assert all(answer.startswith(b"HTTP/1.1 200 OK ") for answer, _ in answers)
-    slowest = max(seconds for _, seconds in answers)
-    served_by = {answer.split(b" ")[-1] for answer, _ in answers}
-    if threads == 2:
-        # Each 1.5 s request in its own thread of our worker (not gunicorn's gthread pool): both
-        # answered in about 1.5 s.
-        assert slowest < 2.5 and served_by == {b"MainThread", b"gunicorn-accept-1"}
-    else:
-        assert slowest >= 2.9 and served_by == {b"MainThread"}  # one after the other
-
-
-def test_a_graceful_stop_lets_every_thread_finish_its_request():
-    process, port = _start(OURS, threads=2)
-    stopper = threading.Timer(0.5, process.send_signal, args=(signal.SIGTERM,))
-    stopper.start()  # while both threads are inside their 1.5 s request
-    try:
-        answers = _sleep_answers(port, 2)
-        assert process.wait(timeout=10) == 0
-    finally:
-        stopper.cancel()
-        if process.poll() is None:
-            process.kill()
-    assert [answer.split(b" ")[:3] for answer, _ in answers] == [[b"HTTP/1.1", b"200", b"OK"]] * 2
-    assert {answer.split(b" ")[-1] for answer, _ in answers} == {b"MainThread", b"gunicorn-accept-1"}
