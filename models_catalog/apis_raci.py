@@ -25,6 +25,9 @@ class ResponsibilitySerializer(serializers.ModelSerializer):
     position = serializers.IntegerField(
         min_value=0, max_value=32767, required=False, help_text="Row order in the grid; new rows go last."
     )
+    seed_key = serializers.CharField(
+        read_only=True, help_text="The template row it came from; blank for a row the plan added."
+    )
 
     class Meta:
         model = Responsibility

@@ -39,7 +39,12 @@ class FeedTokenSerializer(serializers.ModelSerializer):
     plan = VisiblePlanField()
     person = VisibleRelatedField(model=Person, required=False, allow_null=True)
     scope = FeedScopeField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who made the link; null if that user was deleted.",
+    )
 
     class Meta:
         model = FeedToken

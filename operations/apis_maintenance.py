@@ -169,7 +169,12 @@ class TaskOccurrenceSerializer(serializers.ModelSerializer):
     backup = serializers.IntegerField(source="task.backup_id", read_only=True, allow_null=True)
     ends_at = serializers.SerializerMethodField()
     state = serializers.SerializerMethodField()
-    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    closed_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who closed it; null while open.",
+    )
     evidence_required = serializers.BooleanField(source="task.evidence_required", read_only=True)
 
     class Meta:

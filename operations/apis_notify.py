@@ -64,6 +64,10 @@ class ReadAllRequestSerializer(serializers.Serializer):
 
 
 class NotificationSettingsSerializer(serializers.ModelSerializer):
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Null until the settings are first saved (defaults)."
+    )
+
     class Meta:
         model = NotificationSettings
         fields = [

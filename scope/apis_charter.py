@@ -29,8 +29,15 @@ DOCX_TYPE = DOWNLOAD_TYPES["docx"]
 
 class CharterVersionSerializer(serializers.ModelSerializer):
     plan = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    issued_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    signed_off_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    issued_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Username of who issued this version."
+    )
+    signed_off_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who signed it off; null until signed off.",
+    )
 
     class Meta:
         model = CharterVersion

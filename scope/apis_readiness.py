@@ -17,7 +17,6 @@ from __future__ import annotations
 import django_filters
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -89,12 +88,14 @@ class ReadinessItemSerializer(serializers.ModelSerializer):
             cache[item.plan_id] = selectors.derived_evidence(plan=item.plan)
         return cache[item.plan_id].get(item.key)
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_evidence_file(self, item: ReadinessItem) -> str | None:
         """Download address of the evidence file (session login), or null."""
         if not item.evidence_file:
             return None
-        return reverse("readiness-item-evidence", args=[item.plan.slug, item.pk])
+        path = reverse("readiness-item-evidence", args=[item.plan.slug, item.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
     @extend_schema_field(EvidenceSerializer(allow_null=True))
     def get_derived(self, item: ReadinessItem) -> dict | None:
@@ -115,7 +116,12 @@ class GateOverrideSerializer(serializers.ModelSerializer):
     plan = VisiblePlanField()
     action = serializers.ChoiceField(choices=GateAction.choices)
     reason = serializers.CharField(allow_blank=True, help_text="Required: why the gate may be passed.")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who recorded the override; null if that user was deleted.",
+    )
     open_items = serializers.JSONField(
         read_only=True, help_text='The open must-haves then: [{"key", "title"}].'
     )
@@ -187,7 +193,12 @@ class HypercareMetricsSerializer(serializers.Serializer):
 class HypercarePlanSerializer(serializers.ModelSerializer):
     plan = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     partner = VisibleRelatedField(model=Party, allow_null=True, required=False)
-    ended_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    ended_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who ended hypercare; null while it runs.",
+    )
     metrics = serializers.SerializerMethodField()
     hours = serializers.SerializerMethodField()
 

@@ -1,12 +1,27 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from models_catalog.models import Party
 from supportplan.models import ApiKey, Location, Membership, PlanRole, Product, SupportPlan
+
+#: A time of day as DRF reads and writes it: hours and minutes, seconds and a fraction optional.
+TIME_OF_DAY_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+class TimeOfDayFieldExtension(OpenApiSerializerFieldExtension):
+    """Every ``TimeField`` of the API is a wall-clock time in a named zone (the task's, the user's),
+    without an offset. OpenAPI's ``format: time`` is RFC 3339's full-time, whose offset is required:
+    a client validating against it rejects our "07:30:00". So the schema gives the pattern instead."""
+
+    target_class = "rest_framework.fields.TimeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "pattern": TIME_OF_DAY_PATTERN, "example": "07:30"}
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -106,7 +121,12 @@ class MembershipRoleSerializer(serializers.ModelSerializer):
 
 class ApiKeySerializer(serializers.ModelSerializer):
     plan = VisiblePlanField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who made the key; null if that user was deleted.",
+    )
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:

@@ -103,7 +103,7 @@ def test_a_lead_uploads_evidence_and_the_team_downloads_it(northwind, alice, vic
     )
     assert response.status_code == 200, response.content
     download = response.json()["evidence_file"]
-    assert download == f"/plans/northwind/readiness/items/{target.pk}/evidence/"
+    assert download == f"http://testserver/plans/northwind/readiness/items/{target.pk}/evidence/"
     viewer = api_as(victor).get(download)
     assert viewer.status_code == 200 and b"".join(viewer.streaming_content) == b"%PDF-1.7 signed charter"
     assert api_as(carol).get(download).status_code == 403
