@@ -48,6 +48,7 @@ from bench.live_stack import (
 )
 
 DATABASE = "schemathesis_run"
+DEMO_SLUG = "northwind-d365"  # supportplan/management/commands/seed_demo.py
 SCHEMATHESIS = str(ROOT / ".venv" / "bin" / "schemathesis")
 
 
@@ -119,14 +120,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 client = Client()
-client.force_login(get_user_model().objects.get(username="bench-lead"))
+client.force_login(get_user_model().objects.get(username="alice"))
 print(client.cookies[settings.SESSION_COOKIE_NAME].value)
 """
 
 
 def lead_session_headers(url: str) -> list[str]:
-    """Headers that make schemathesis the seeded project lead: the session cookie, and a CSRF token
-    in both the cookie and the header, as DRF's SessionAuthentication checks unsafe methods."""
+    """Headers that make schemathesis the demo plan's project lead (alice): the session cookie, and a
+    CSRF token in both the cookie and the header, as DRF's SessionAuthentication checks unsafe methods."""
     env = stack_env(url, DJANGO_SETTINGS_MODULE="supportplan.settings")
     result = subprocess.run(  # noqa: S603
         [str(ROOT / ".venv" / "bin" / "python"), "-c", SESSION_SCRIPT],
@@ -142,8 +143,83 @@ def lead_session_headers(url: str) -> list[str]:
     return [f"Cookie: sessionid={session}; csrftoken={csrf}", f"X-CSRFToken: {csrf}"]
 
 
-def schemathesis_command(base: str, headers: list[str], ndjson: Path, args, max_time: int) -> list[str]:
-    command = [SCHEMATHESIS, "run", f"{base}/api/schema/", "--url", base]
+def seed_demo(url: str) -> None:
+    """The demo plan (``manage.py seed_demo``): a row of every kind, so the lead pass's detail
+    operations get ids that exist."""
+    subprocess.run(  # noqa: S603
+        [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "seed_demo"],
+        cwd=ROOT,
+        env=stack_env(url, DJANGO_SETTINGS_MODULE="supportplan.settings"),
+        check=True,
+        capture_output=True,
+    )
+
+
+def _get_json(base: str, path: str, headers: list[str]):
+    import urllib.request
+
+    request = urllib.request.Request(f"{base}{path}", headers=dict(h.split(": ", 1) for h in headers))  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def existing_ids_config(base: str, headers: list[str], plan_slug: str) -> tuple[str, int]:
+    """A schemathesis.toml that gives each ``{id}`` operation the id of a row the lead can see (the
+    first of its list), and ``{slug}``/``{plan_slug}`` the demo plan: random ids only ever reach the
+    404 of a detail operation, never its validation. A DELETE gets another row (the list's last),
+    so the other methods keep theirs; with a single row it keeps random ids. Returns the TOML text
+    and how many operations it points at rows."""
+    schema = _get_json(base, "/api/schema/?format=json", headers)
+    blocks: list[str] = []
+    pointed = 0
+    lists: dict[str, list[int]] = {}
+    for path, operations in sorted(schema["paths"].items()):
+        fixed: dict[str, object] = {}
+        for name in ("slug", "plan_slug"):
+            if "{" + name + "}" in path:
+                fixed[name] = plan_slug
+        ids: list[int] = []
+        if "{id}" in path:
+            collection = path.split("{id}")[0]
+            if collection not in lists:
+                try:
+                    answer = _get_json(base, collection, headers)
+                except OSError:
+                    answer = []
+                rows = answer.get("results", []) if isinstance(answer, dict) else answer
+                lists[collection] = [row["id"] for row in rows if isinstance(row, dict) and "id" in row]
+            ids = lists[collection]
+            if not ids:
+                continue
+        if not fixed and not ids:
+            continue
+        methods = [
+            method.upper() for method in operations if method in ("get", "put", "patch", "post", "delete")
+        ]
+        for method in methods:
+            parameters = dict(fixed)
+            if ids:
+                if method == "DELETE" and len(ids) < 2:
+                    continue
+                parameters["id"] = ids[-1] if method == "DELETE" else ids[0]
+            values = ", ".join(f'"path.{name}" = {json.dumps(value)}' for name, value in parameters.items())
+            blocks.append(
+                # One name ("METHOD /path"): include-path and include-method would be two filters, and
+                # schemathesis takes an operation that passes either.
+                f"[[operations]]\ninclude-name = {json.dumps(f'{method} {path}')}\n"
+                f"parameters = {{ {values} }}\n"
+            )
+            pointed += 1
+    return "\n".join(blocks), pointed
+
+
+def schemathesis_command(
+    base: str, headers: list[str], ndjson: Path, args, max_time: int, config: Path | None = None
+) -> list[str]:
+    command = [SCHEMATHESIS]
+    if config is not None:
+        command += ["--config-file", str(config)]
+    command += ["run", f"{base}/api/schema/", "--url", base]
     for header in headers:
         command += ["-H", header]
     command += [
@@ -213,17 +289,23 @@ def main() -> int:
     try:
         migrate(url)
         seeded = seed(url)
+        if "lead" in principals:
+            seed_demo(url)
         with gunicorn(url, workers=2, API_THROTTLE_RATE="1000000/minute") as base:
             seed_requests(base, seeded.write_key)
             for principal in principals:
-                headers = (
-                    [f"Authorization: Api-Key {seeded.write_key}"]
-                    if principal == "key"
-                    else lead_session_headers(url)
-                )
+                config = None
+                if principal == "key":
+                    headers = [f"Authorization: Api-Key {seeded.write_key}"]
+                else:
+                    headers = lead_session_headers(url)
+                    text, pointed = existing_ids_config(base, headers, DEMO_SLUG)
+                    config = report_dir / "lead.toml"
+                    config.write_text(text)
+                    print(f"{pointed} operations of the lead pass get ids of existing rows ({config})")
                 ndjson = report_dir / f"events-{principal}.ndjson"
                 ndjson.unlink(missing_ok=True)
-                command = schemathesis_command(base, headers, ndjson, args, args.max_time)
+                command = schemathesis_command(base, headers, ndjson, args, args.max_time, config)
                 print(f"== pass as {principal}\n$ {printable(command)}", flush=True)
                 began = time.monotonic()
                 result = subprocess.run(command, cwd=ROOT, check=False)  # noqa: S603

@@ -37,6 +37,7 @@ from operations.models import (
     NonWorkingDayShift,
     OccurrenceState,
     OccurrenceStatus,
+    ReminderKind,
     ServiceCalendar,
     TaskOccurrence,
 )
@@ -176,6 +177,16 @@ class TaskOccurrenceSerializer(serializers.ModelSerializer):
         help_text="Username of who closed it; null while open.",
     )
     evidence_required = serializers.BooleanField(source="task.evidence_required", read_only=True)
+    # Declared: a read-only model field would lose its blank, and the schema would refuse "".
+    evidence_url = serializers.URLField(
+        read_only=True, allow_blank=True, help_text="Where the evidence is; blank when none was given."
+    )
+    next_remind_kind = serializers.ChoiceField(
+        choices=ReminderKind.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="The next reminder's kind; blank when none is due.",
+    )
 
     class Meta:
         model = TaskOccurrence

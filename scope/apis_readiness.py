@@ -174,7 +174,8 @@ class HoursSerializer(serializers.Serializer):
     committed = serializers.DecimalField(max_digits=8, decimal_places=1)
     used = serializers.DecimalField(max_digits=8, decimal_places=1)
     remaining = serializers.DecimalField(max_digits=9, decimal_places=1)
-    percent_used = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
+    # Up to 9,999,999.9 hours used of 0.1 committed: 9,999,999,900.0 %.
+    percent_used = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
 
 
 class HypercareMetricsSerializer(serializers.Serializer):

@@ -203,3 +203,8 @@ def test_a_maintenance_task_with_a_fractional_local_time_conforms(plan, alice):
     assert response.status_code == 201, response.content
     assert response.json()["local_time"] == "04:19:42.760000"
     assert_conforms(response, "/api/v1/maintenance-tasks/", "post")
+    occurrences = api_as(alice).get("/api/v1/task-occurrences/", {"task": response.json()["id"]})
+    assert occurrences.status_code == 200 and occurrences.json()["results"]
+    first = occurrences.json()["results"][0]
+    assert first["evidence_url"] == "" and first["next_remind_kind"] in {"", "before_due", "on_due", "late"}
+    assert_conforms(occurrences, "/api/v1/task-occurrences/", "get")
