@@ -17,8 +17,11 @@ runs, once per pass,
 
 The key pass sends ``Authorization: Api-Key <key>``: the helpdesk's requests, events and reads. An API
 key may not change configuration, so there every write of plans, parties, calendars, policies, tasks
-and the rest is a 403; the lead pass sends the lead's session cookie and a CSRF token instead, and
-reaches them (about 130 operations the key pass cannot). ``--max-time`` bounds each pass.
+and the rest is a 403. The lead pass reaches them (about 130 operations the key pass cannot): it loads
+the demo plan (``manage.py seed_demo``, plus a few rows the demo has none of), sends its project
+lead's session cookie and a CSRF token, and gives every ``{id}`` operation the id of an existing row
+in a generated ``var/schemathesis/lead.toml`` (random ids only reach a detail operation's 404).
+``--max-time`` bounds each pass.
 
 It prints each pass's generated request count (the issue asks for at least 2,000) and exits non-zero
 when schemathesis found a failure or when a pass generated fewer than ``--min-requests``.
@@ -163,6 +166,49 @@ def _get_json(base: str, path: str, headers: list[str]):
         return json.loads(response.read())
 
 
+def _post_json(base: str, path: str, headers: list[str], body: dict) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310
+        f"{base}{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={**dict(h.split(": ", 1) for h in headers), "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def add_rows_the_demo_lacks(base: str, headers: list[str], plan_slug: str) -> None:
+    """Two rows each (one for DELETE, one for the other methods) of what the demo plan has none of:
+    risks, calendar-feed links, and a helpdesk integration (an API key) with status mappings.
+    (Webhook endpoints stay empty: their test delivery would go out to the network.)"""
+    keys = _get_json(base, "/api/v1/api-keys/", headers)["results"]
+    if not keys:
+        keys = [_post_json(base, "/api/v1/api-keys/", headers, {"plan": plan_slug, "name": "ServiceNow"})]
+        keys.append(_post_json(base, "/api/v1/api-keys/", headers, {"plan": plan_slug, "name": "Jira"}))
+    bodies = [
+        ("/api/v1/risks/", {"plan": plan_slug, "title": "Peak in week one"}),
+        ("/api/v1/risks/", {"plan": plan_slug, "title": "Partner holidays in August"}),
+        ("/api/v1/feed-tokens/", {"plan": plan_slug, "scope": "plan"}),
+        ("/api/v1/feed-tokens/", {"plan": plan_slug, "scope": "plan"}),
+    ]
+    if keys:
+        for external, status in (
+            ("Pending Caller", "awaiting_customer"),
+            ("Work in Progress", "in_progress"),
+        ):
+            mapping = {
+                "plan": plan_slug,
+                "api_key": keys[0]["id"],
+                "external_status": external,
+                "status": status,
+            }
+            bodies.append(("/api/v1/status-mappings/", mapping))
+    for path, body in bodies:
+        _post_json(base, path, headers, body)
+
+
 def existing_ids_config(base: str, headers: list[str], plan_slug: str) -> tuple[str, int]:
     """A schemathesis.toml that gives each ``{id}`` operation the id of a row the lead can see (the
     first of its list), and ``{slug}``/``{plan_slug}`` the demo plan: random ids only ever reach the
@@ -299,6 +345,7 @@ def main() -> int:
                     headers = [f"Authorization: Api-Key {seeded.write_key}"]
                 else:
                     headers = lead_session_headers(url)
+                    add_rows_the_demo_lacks(base, headers, DEMO_SLUG)
                     text, pointed = existing_ids_config(base, headers, DEMO_SLUG)
                     config = report_dir / "lead.toml"
                     config.write_text(text)
