@@ -20,7 +20,8 @@ key may not change configuration, so there every write of plans, parties, calend
 and the rest is a 403. The lead pass reaches them (about 130 operations the key pass cannot): it loads
 the demo plan (``manage.py seed_demo``, plus a few rows the demo has none of), sends its project
 lead's session cookie and a CSRF token, and gives every ``{id}`` operation the id of an existing row
-in a generated ``var/schemathesis/lead.toml`` (random ids only reach a detail operation's 404).
+in a generated ``var/schemathesis/lead.toml`` (random ids only reach a detail operation's 404); the
+key pass gets the same for the rows of its own plan (``key.toml``).
 ``--max-time`` bounds each pass.
 
 It prints each pass's generated request count (the issue asks for at least 2,000) and exits non-zero
@@ -340,16 +341,16 @@ def main() -> int:
         with gunicorn(url, workers=2, API_THROTTLE_RATE="1000000/minute") as base:
             seed_requests(base, seeded.write_key)
             for principal in principals:
-                config = None
                 if principal == "key":
                     headers = [f"Authorization: Api-Key {seeded.write_key}"]
+                    text, pointed = existing_ids_config(base, headers, seeded.plan_slug)
                 else:
                     headers = lead_session_headers(url)
                     add_rows_the_demo_lacks(base, headers, DEMO_SLUG)
                     text, pointed = existing_ids_config(base, headers, DEMO_SLUG)
-                    config = report_dir / "lead.toml"
-                    config.write_text(text)
-                    print(f"{pointed} operations of the lead pass get ids of existing rows ({config})")
+                config = report_dir / f"{principal}.toml"
+                config.write_text(text)
+                print(f"{pointed} operations of the {principal} pass get ids of existing rows ({config})")
                 ndjson = report_dir / f"events-{principal}.ndjson"
                 ndjson.unlink(missing_ok=True)
                 command = schemathesis_command(base, headers, ndjson, args, args.max_time, config)
