@@ -31,7 +31,7 @@ from scope.readiness_models import RiskSeverity, RiskStatus
 from supportplan import access
 from supportplan.api import PlanAccessPermission, ScopedAPIMixin, ScopedModelViewSet
 from supportplan.models import SupportPlan
-from supportplan.serializers import VisiblePlanField, VisibleRelatedField
+from supportplan.serializers import VisiblePlanField, VisibleRelatedField, username_field
 
 #: As ``operations.apis_breach.GapSerializer`` spells it: one enum in the schema for all severities.
 SEVERITY_CHOICES = [(severity, severity) for severity in SEVERITIES]
@@ -78,15 +78,8 @@ class AccessPolicySerializer(serializers.ModelSerializer):
 class AccessRequestSerializer(serializers.ModelSerializer):
     plan = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     party_name = serializers.CharField(source="party.name", read_only=True)
-    requested_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Username of who asked."
-    )
-    decided_by = serializers.SlugRelatedField(
-        slug_field="username",
-        read_only=True,
-        allow_null=True,
-        help_text="Username of who decided; null until decided.",
-    )
+    requested_by = username_field("Username of who asked.", nullable=False)
+    decided_by = username_field("Username of who decided; null until decided.")
     time_left_minutes = serializers.SerializerMethodField(
         help_text="Whole minutes until an active grant expires; null unless granted."
     )

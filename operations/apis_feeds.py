@@ -21,7 +21,7 @@ from operations.models import FeedScope, FeedToken
 from supportplan import access
 from supportplan.api import ScopedAPIMixin
 from supportplan.models import SupportPlan
-from supportplan.serializers import VisiblePlanField, VisibleRelatedField
+from supportplan.serializers import VisiblePlanField, VisibleRelatedField, username_field
 
 
 @extend_schema_field(
@@ -39,12 +39,7 @@ class FeedTokenSerializer(serializers.ModelSerializer):
     plan = VisiblePlanField()
     person = VisibleRelatedField(model=Person, required=False, allow_null=True)
     scope = FeedScopeField()
-    created_by = serializers.SlugRelatedField(
-        slug_field="username",
-        read_only=True,
-        allow_null=True,
-        help_text="Username of who made the link; null if that user was deleted.",
-    )
+    created_by = username_field("Username of who made the link; null if that user was deleted.")
 
     class Meta:
         model = FeedToken

@@ -45,7 +45,7 @@ from operations.recurrence import describe
 from scope.models import ScopeItem
 from supportplan.api import ScopedAPIMixin, ScopedModelViewSet, ScopedReadOnlyViewSet, validated_without_plan
 from supportplan.models import SupportPlan
-from supportplan.serializers import VisiblePlanField, VisibleRelatedField
+from supportplan.serializers import VisiblePlanField, VisibleRelatedField, username_field
 
 
 # --- Serializers ----------------------------------------------------------------------------
@@ -170,12 +170,7 @@ class TaskOccurrenceSerializer(serializers.ModelSerializer):
     backup = serializers.IntegerField(source="task.backup_id", read_only=True, allow_null=True)
     ends_at = serializers.SerializerMethodField()
     state = serializers.SerializerMethodField()
-    closed_by = serializers.SlugRelatedField(
-        slug_field="username",
-        read_only=True,
-        allow_null=True,
-        help_text="Username of who closed it; null while open.",
-    )
+    closed_by = username_field("Username of who closed it; null while open.")
     evidence_required = serializers.BooleanField(source="task.evidence_required", read_only=True)
     # Declared: a read-only model field would lose its blank, and the schema would refuse "".
     evidence_url = serializers.URLField(

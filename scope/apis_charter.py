@@ -22,22 +22,15 @@ from scope.views_charter import DOWNLOAD_TYPES, charter_download_response
 from supportplan import access
 from supportplan.api import ScopedModelViewSet
 from supportplan.models import SupportPlan
-from supportplan.serializers import VisiblePlanField
+from supportplan.serializers import VisiblePlanField, username_field
 
 DOCX_TYPE = DOWNLOAD_TYPES["docx"]
 
 
 class CharterVersionSerializer(serializers.ModelSerializer):
     plan = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    issued_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Username of who issued this version."
-    )
-    signed_off_by = serializers.SlugRelatedField(
-        slug_field="username",
-        read_only=True,
-        allow_null=True,
-        help_text="Username of who signed it off; null until signed off.",
-    )
+    issued_by = username_field("Username of who issued this version.", nullable=False)
+    signed_off_by = username_field("Username of who signed it off; null until signed off.")
 
     class Meta:
         model = CharterVersion

@@ -41,7 +41,7 @@ from scope.readiness_rules import readiness_warnings
 from supportplan import access
 from supportplan.api import ScopedAPIMixin, ScopedModelViewSet
 from supportplan.models import Phase, SupportPlan
-from supportplan.serializers import VisiblePlanField, VisibleRelatedField
+from supportplan.serializers import VisiblePlanField, VisibleRelatedField, username_field
 
 
 # --- Serializers ----------------------------------------------------------------------------
@@ -116,12 +116,7 @@ class GateOverrideSerializer(serializers.ModelSerializer):
     plan = VisiblePlanField()
     action = serializers.ChoiceField(choices=GateAction.choices)
     reason = serializers.CharField(allow_blank=True, help_text="Required: why the gate may be passed.")
-    created_by = serializers.SlugRelatedField(
-        slug_field="username",
-        read_only=True,
-        allow_null=True,
-        help_text="Username of who recorded the override; null if that user was deleted.",
-    )
+    created_by = username_field("Username of who recorded the override; null if that user was deleted.")
     open_items = serializers.JSONField(
         read_only=True, help_text='The open must-haves then: [{"key", "title"}].'
     )
@@ -194,12 +189,7 @@ class HypercareMetricsSerializer(serializers.Serializer):
 class HypercarePlanSerializer(serializers.ModelSerializer):
     plan = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     partner = VisibleRelatedField(model=Party, allow_null=True, required=False)
-    ended_by = serializers.SlugRelatedField(
-        slug_field="username",
-        read_only=True,
-        allow_null=True,
-        help_text="Username of who ended hypercare; null while it runs.",
-    )
+    ended_by = username_field("Username of who ended hypercare; null while it runs.")
     metrics = serializers.SerializerMethodField()
     hours = serializers.SerializerMethodField()
 

@@ -24,6 +24,15 @@ class TimeOfDayFieldExtension(OpenApiSerializerFieldExtension):
         return {"type": "string", "pattern": TIME_OF_DAY_PATTERN, "example": "07:30"}
 
 
+def username_field(help_text: str, *, nullable: bool = True) -> serializers.SlugRelatedField:
+    """A user shown read-only by username. Nullable unless said otherwise: such a column is empty
+    until something happens (signed off, decided, ended) or set null when the user is deleted, and
+    a schema without ``nullable`` makes every client that validates answers refuse the null."""
+    return serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=nullable, help_text=help_text
+    )
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class VisiblePlanField(serializers.SlugRelatedField):
     """A plan named by its slug, chosen among the plans the requester may see (others: 'does not exist')."""
@@ -121,12 +130,7 @@ class MembershipRoleSerializer(serializers.ModelSerializer):
 
 class ApiKeySerializer(serializers.ModelSerializer):
     plan = VisiblePlanField()
-    created_by = serializers.SlugRelatedField(
-        slug_field="username",
-        read_only=True,
-        allow_null=True,
-        help_text="Username of who made the key; null if that user was deleted.",
-    )
+    created_by = username_field("Username of who made the key; null if that user was deleted.")
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:
