@@ -37,6 +37,7 @@ import string
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,7 +59,6 @@ SCHEMATHESIS = str(ROOT / ".venv" / "bin" / "schemathesis")
 
 def seed_requests(base: str, key: str, count: int = 5) -> None:
     """A few requests with events, so list and detail responses have rows to conform."""
-    import urllib.request
     from datetime import UTC, datetime, timedelta
 
     reported = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
@@ -160,16 +160,12 @@ def seed_demo(url: str) -> None:
 
 
 def _get_json(base: str, path: str, headers: list[str]):
-    import urllib.request
-
     request = urllib.request.Request(f"{base}{path}", headers=dict(h.split(": ", 1) for h in headers))  # noqa: S310
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return json.loads(response.read())
 
 
 def _post_json(base: str, path: str, headers: list[str], body: dict) -> dict:
-    import urllib.request
-
     request = urllib.request.Request(  # noqa: S310
         f"{base}{path}",
         data=json.dumps(body).encode(),
@@ -211,11 +207,11 @@ def add_rows_the_demo_lacks(base: str, headers: list[str], plan_slug: str) -> No
 
 
 def existing_ids_config(base: str, headers: list[str], plan_slug: str) -> tuple[str, int]:
-    """A schemathesis.toml that gives each ``{id}`` operation the id of a row the lead can see (the
-    first of its list), and ``{slug}``/``{plan_slug}`` the demo plan: random ids only ever reach the
-    404 of a detail operation, never its validation. A DELETE gets another row (the list's last),
-    so the other methods keep theirs; with a single row it keeps random ids. Returns the TOML text
-    and how many operations it points at rows."""
+    """A schemathesis.toml that gives each ``{id}`` operation the id of a row ``headers``' principal
+    can see (the first of its list), and ``{slug}``/``{plan_slug}`` the plan ``plan_slug``: random ids
+    only ever reach the 404 of a detail operation, never its validation. A DELETE gets another row
+    (the list's last), so the other methods keep theirs; with a single row it keeps random ids.
+    Returns the TOML text and how many operations it points at rows."""
     schema = _get_json(base, "/api/schema/?format=json", headers)
     blocks: list[str] = []
     pointed = 0
