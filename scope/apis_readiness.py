@@ -94,8 +94,7 @@ class ReadinessItemSerializer(serializers.ModelSerializer):
         if not item.evidence_file:
             return None
         path = reverse("readiness-item-evidence", args=[item.plan.slug, item.pk])
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request is not None else path
+        return self.context["request"].build_absolute_uri(path)
 
     @extend_schema_field(EvidenceSerializer(allow_null=True))
     def get_derived(self, item: ReadinessItem) -> dict | None:

@@ -10,17 +10,20 @@ import re
 from datetime import datetime
 
 import pytest
+from django.core.exceptions import FieldDoesNotExist
 from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
+from rest_framework import serializers
 
 from models_catalog.models import Party
 from operations.models import AccessPolicy
 from scope.charter import charter_issue
 from scope.readiness_models import ReadinessItem
 from supportplan.serializers import TIME_OF_DAY_PATTERN
+from supportplan.urls import router
 from tests.conftest import api_as
 from tests.scope.readiness_fixtures import seeded
 
@@ -208,3 +211,26 @@ def test_a_maintenance_task_with_a_fractional_local_time_conforms(plan, alice):
     first = occurrences.json()["results"][0]
     assert first["evidence_url"] == "" and first["next_remind_kind"] in {"", "before_due", "on_due", "late"}
     assert_conforms(occurrences, "/api/v1/task-occurrences/", "get")
+
+
+def test_every_read_only_field_of_a_nullable_column_is_nullable_in_the_schema():
+    # The class of the username fields above (ended_by, decided_by, closed_by, created_by…): a
+    # declared read-only field over a column that may be null must say so, or the schema refuses it.
+    missing = []
+    for _prefix, viewset, _basename in router.registry:
+        serializer_class = getattr(viewset, "serializer_class", None)
+        if serializer_class is None or not issubclass(serializer_class, serializers.ModelSerializer):
+            continue
+        model = serializer_class.Meta.model
+        for name, field in serializer_class().fields.items():
+            if not field.read_only or isinstance(field, serializers.SerializerMethodField):
+                continue
+            if field.source == "*" or "." in field.source:
+                continue
+            try:
+                column = model._meta.get_field(field.source)
+            except FieldDoesNotExist:
+                continue
+            if getattr(column, "null", False) and not field.allow_null:
+                missing.append(f"{serializer_class.__name__}.{name}")
+    assert not missing, missing
