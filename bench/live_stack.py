@@ -183,11 +183,13 @@ def gunicorn(
     threads: int = 1,
     settings_module: str = "supportplan.settings",
     root: Path = ROOT,
+    log: Path | None = None,
     **extra_env: str,
 ):
     """Yields the base URL of gunicorn serving the scratch database with the code of the checkout
     at ``root``: ``workers`` processes, the product's sync workers when ``threads`` is 1
-    (``supportplan.gunicorn_worker``), else gthread workers with that many threads each."""
+    (``supportplan.gunicorn_worker``), else gthread workers with that many threads each. Its output
+    (Django's log, tracebacks of server errors) goes to ``log`` when given, else to ours."""
     port = free_port()
     env = stack_env(url, root=root, DJANGO_SETTINGS_MODULE=settings_module, **extra_env)
     command = [
@@ -208,7 +210,8 @@ def gunicorn(
         command += ["--worker-class", "gthread", "--threads", str(threads)]
     elif (root / "supportplan" / "gunicorn_worker.py").exists():  # older checkouts: gunicorn's own
         command += ["--worker-class", "supportplan.gunicorn_worker.SyncWorker"]
-    process = subprocess.Popen(command, cwd=root, env=env)  # noqa: S603
+    output = log.open("w") if log is not None else None
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=output, stderr=output)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -227,3 +230,5 @@ def gunicorn(
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+        if output is not None:
+            output.close()

@@ -24,14 +24,17 @@ in a generated ``var/schemathesis/lead.toml`` (random ids only reach a detail op
 key pass gets the same for the rows of its own plan (``key.toml``).
 ``--max-time`` bounds each pass.
 
-It prints each pass's generated request count (the issue asks for at least 2,000) and exits non-zero
-when schemathesis found a failure or when a pass generated fewer than ``--min-requests``.
+The server's output goes to ``var/schemathesis/server.log``; the errors it logged (the traceback of
+each 500) are printed at the end. It prints each pass's generated request count (the issue asks for
+at least 2,000) and exits non-zero when schemathesis found a failure or when a pass generated fewer
+than ``--min-requests``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import secrets
 import string
 import subprocess
@@ -53,6 +56,7 @@ from bench.live_stack import (
 )
 
 DATABASE = "schemathesis_run"
+LOG_RECORD = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} [A-Z]+ ")  # settings.LOGGING's format
 DEMO_SLUG = "northwind-d365"  # supportplan/management/commands/seed_demo.py
 SCHEMATHESIS = str(ROOT / ".venv" / "bin" / "schemathesis")
 
@@ -96,6 +100,26 @@ def seed_requests(base: str, key: str, count: int = 5) -> None:
             headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
         )
         urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
+
+
+def logged_errors(log: Path, limit: int = 400) -> list[str]:
+    """The server's ERROR records in ``log`` (gunicorn's output), each with its traceback: what a
+    500 schemathesis reports was, or an error a request survived (a repair after commit)."""
+    if not log.exists():
+        return []
+    lines: list[str] = []
+    inside = False
+    for line in log.read_text(errors="replace").splitlines():
+        if LOG_RECORD.match(line):
+            inside = " ERROR " in line or " CRITICAL " in line
+        elif line.startswith("[") and "] [" in line:  # gunicorn's own records
+            inside = "[ERROR]" in line or "[CRITICAL]" in line
+            if inside:
+                lines.append(line)
+                continue
+        if inside:
+            lines.append(line)
+    return lines[:limit]
 
 
 def generated_requests(report: Path) -> int:
@@ -328,13 +352,14 @@ def main() -> int:
     report_dir.mkdir(parents=True, exist_ok=True)
     print(f"Scratch database {DATABASE}: creating, migrating, seeding…", flush=True)
     url = scratch_database_create(DATABASE)
+    server_log = report_dir / "server.log"
     outcomes: list[tuple[str, int, int, float]] = []
     try:
         migrate(url)
         seeded = seed(url)
         if "lead" in principals:
             seed_demo(url)
-        with gunicorn(url, workers=2, API_THROTTLE_RATE="1000000/minute") as base:
+        with gunicorn(url, workers=2, log=server_log, API_THROTTLE_RATE="1000000/minute") as base:
             seed_requests(base, seeded.write_key)
             for principal in principals:
                 if principal == "key":
@@ -366,6 +391,10 @@ def main() -> int:
         elif count and count < args.min_requests:
             print(f"Fewer than {args.min_requests} generated requests as {principal}: raise --max-examples.")
             failed = 1
+    errors = logged_errors(server_log)
+    if errors:
+        print(f"The server logged errors ({server_log}):")
+        print("\n".join(errors))
     print(f"schemathesis in all: {sum(count for _, _, count, _ in outcomes)} requests recorded")
     return failed
 

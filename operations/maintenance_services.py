@@ -335,7 +335,17 @@ def _require_open(occurrence: TaskOccurrence) -> None:
 
 
 def _locked(occurrence: TaskOccurrence) -> TaskOccurrence:
-    fresh = TaskOccurrence.objects.select_for_update().select_related("task", "plan").get(pk=occurrence.pk)
+    """Locks the task's row, then the occurrence's own: the order of ``task_update`` and
+    ``task_materialise`` (task, then its occurrences), so a completion and an edit of the task wait
+    for each other instead of deadlocking."""
+    MaintenanceTask.objects.select_for_update().filter(pk=occurrence.task_id).values_list(
+        "pk", flat=True
+    ).first()
+    fresh = (
+        TaskOccurrence.objects.select_for_update(of=("self",))
+        .select_related("task", "plan")
+        .get(pk=occurrence.pk)
+    )
     occurrence.__dict__.update({key: value for key, value in fresh.__dict__.items() if key != "_state"})
     return occurrence
 

@@ -379,6 +379,9 @@ def hypercare_plan_update(
     *, hypercare: HypercarePlan, today: date | None = None, **fields: Any
 ) -> HypercarePlan:
     """Changes the hypercare plan; while hypercare runs, a new planned end moves the plan's window."""
+    # The plan row first, as starting and ending hypercare lock it: saving the hypercare row, then
+    # the plan, deadlocked with them.
+    SupportPlan.objects.select_for_update().filter(pk=hypercare.plan_id).first()
     changed = apply_fields(hypercare, fields, HYPERCARE_FIELDS)
     _validate_hypercare(hypercare)
     hypercare.save(update_fields=[*changed, "updated_at"])

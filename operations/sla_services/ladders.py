@@ -26,6 +26,7 @@ from operations.sla_services._base import (
     add_error,
     clean_into,
     is_int,
+    lock_plan,
     raise_errors,
 )
 from operations.sla_services.reads import when_in_words
@@ -144,7 +145,10 @@ def _place(target: SlaTarget, steps: list[EscalationStep]) -> None:
 
 
 def _lock_target(target: SlaTarget) -> SlaTarget:
-    locked = SlaTarget.objects.select_for_update().select_related("policy").get(pk=target.pk)
+    # The plan row first, as every SLA configuration write locks it (``lock_plan``), then the target's
+    # own row only: a joined lock of target and policy deadlocked with a target update.
+    lock_plan(target.policy.plan)
+    locked = SlaTarget.objects.select_for_update(of=("self",)).select_related("policy").get(pk=target.pk)
     # Every ladder write locks its target first: the stored SLA clocks' next steps follow (issue 7).
     clocks_repair_later(plan_id=locked.policy.plan_id, policy_id=locked.policy_id)
     return locked

@@ -121,6 +121,7 @@ def sla_policy_update(*, policy: SlaPolicy, **fields: Any) -> SlaPolicy:
 @transaction.atomic
 def sla_policy_delete(*, policy: SlaPolicy) -> None:
     """Removes the policy with its targets and their ladders."""
+    lock_plan(policy.plan)
     clocks_repair_later(plan_id=policy.plan_id)  # issue 7: stored SLA clocks
     policy.delete()
 
@@ -175,7 +176,11 @@ def _validate_target(target: SlaTarget) -> None:
 
 
 def _lock_policy(policy: SlaPolicy) -> SlaPolicy:
-    return SlaPolicy.objects.select_for_update().select_related("plan").get(pk=policy.pk)
+    """The plan row first, as every SLA configuration write locks it (``lock_plan``), then the
+    policy's own row: locking both in one joined statement took them in the planner's order, and a
+    policy update holding the plan deadlocked with it."""
+    lock_plan(policy.plan)
+    return SlaPolicy.objects.select_for_update(of=("self",)).select_related("plan").get(pk=policy.pk)
 
 
 @transaction.atomic
@@ -221,5 +226,6 @@ def sla_target_update(
 
 @transaction.atomic
 def sla_target_delete(*, target: SlaTarget) -> None:
+    lock_plan(target.policy.plan)
     clocks_repair_later(plan_id=target.policy.plan_id, policy_id=target.policy_id)  # issue 7
     target.delete()

@@ -136,6 +136,7 @@ def _rename_commitments(*, plan: SupportPlan, old_code: str, new_code: str) -> N
 @transaction.atomic
 def priority_delete(*, priority: Priority) -> None:
     """Removes a priority no SLA target and no matrix cell uses (a matrix cell never goes blank)."""
+    lock_plan(priority.plan)  # no target or cell can take it up between the checks and the delete
     targets = SlaTarget.objects.filter(priority=priority).select_related("policy")
     if targets.exists():
         names = sorted({target.policy.name for target in targets})
@@ -167,8 +168,9 @@ def matrix_set_cell(
     if priority.plan_id != plan.pk:
         add_error(errors, "priority", "Choose a priority of this plan.")
     raise_errors(errors)
+    lock_plan(plan)
     cell = (
-        PriorityMatrixCell.objects.select_for_update()
+        PriorityMatrixCell.objects.select_for_update(of=("self",))
         .filter(plan=plan, impact=impact, urgency=urgency)
         .first()
     )
