@@ -110,7 +110,7 @@ def raci_set_cell(
 
     # Cell writes of one row take turns (a row lock), so two people setting the same cell at
     # once update it rather than one of them hitting the unique constraint.
-    Responsibility.objects.select_for_update().filter(pk=responsibility.pk).first()
+    Responsibility.objects.select_for_update(of=("self",)).filter(pk=responsibility.pk).first()
     column = {"role": role} if role is not None else {"party": party}
     cell = RaciAssignment.objects.filter(responsibility=responsibility, **column).first()
     if letter == RaciLetter.ACCOUNTABLE:

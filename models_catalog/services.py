@@ -98,7 +98,10 @@ def support_model_choose(
 
 def _apply_level_template(*, plan: SupportPlan, kind: str, overwrite_edited: bool) -> TemplateResult:
     catalogue_seed_plan(plan=plan)
-    levels = {level.number: level for level in SupportLevel.objects.select_for_update().filter(plan=plan)}
+    levels = {
+        level.number: level
+        for level in SupportLevel.objects.select_for_update(of=("self",)).filter(plan=plan)
+    }
     parties = list(Party.objects.filter(plan=plan))
     roles = {role.seed_key: role for role in Role.objects.filter(plan=plan).exclude(seed_key="")}
     created, updated, kept = [], [], []

@@ -63,7 +63,9 @@ def feed_token_create(
             raise ValidationError({"person": "Choose a person of this plan."})
     if not feed_token_can_manage(actor, plan=plan, scope=scope, person=person):
         raise PermissionDenied("You may not manage this feed.")
-    active = FeedToken.objects.select_for_update().filter(plan=plan, scope=scope, revoked_at__isnull=True)
+    active = FeedToken.objects.select_for_update(of=("self",)).filter(
+        plan=plan, scope=scope, revoked_at__isnull=True
+    )
     if scope == FeedScope.PERSON:
         active = active.filter(person=person)
     now = timezone.now()

@@ -298,7 +298,9 @@ def task_materialise(
     """Materialises the task's occurrences from ``now`` to ``now + horizon_days``; idempotent.
     Returns the number of occurrences created."""
     # Serialise concurrent runs on one task (the daily task and an edit): lock the task row.
-    MaintenanceTask.objects.select_for_update().filter(pk=task.pk).values_list("pk", flat=True).first()
+    MaintenanceTask.objects.select_for_update(of=("self",)).filter(pk=task.pk).values_list(
+        "pk", flat=True
+    ).first()
     return _sync(task, now=now or timezone.now(), horizon_days=horizon_days)
 
 
@@ -338,7 +340,7 @@ def _locked(occurrence: TaskOccurrence) -> TaskOccurrence:
     """Locks the task's row, then the occurrence's own: the order of ``task_update`` and
     ``task_materialise`` (task, then its occurrences), so a completion and an edit of the task wait
     for each other instead of deadlocking."""
-    MaintenanceTask.objects.select_for_update().filter(pk=occurrence.task_id).values_list(
+    MaintenanceTask.objects.select_for_update(of=("self",)).filter(pk=occurrence.task_id).values_list(
         "pk", flat=True
     ).first()
     fresh = (

@@ -58,7 +58,7 @@ def scope_item_save(
     **fields: Any,
 ) -> ScopeItem:
     """Creates or updates the plan's item for ``aspect`` with the given answers."""
-    item = ScopeItem.objects.select_for_update().filter(plan=plan, aspect=aspect).first()
+    item = ScopeItem.objects.select_for_update(of=("self",)).filter(plan=plan, aspect=aspect).first()
     item = item or ScopeItem(plan=plan, aspect=aspect)
     apply_fields(item, fields, ITEM_FIELDS)
     item.full_clean()

@@ -4,6 +4,7 @@ victor (viewer) of the Northwind plan; dave leads another plan. Plus service gua
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 from urllib.parse import urlparse
@@ -93,6 +94,28 @@ def needs_chromium() -> str:
 def _fast_password_hashing(settings):
     # Tests create many users; production hashing would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+#: A row lock (FOR UPDATE / FOR NO KEY UPDATE …) that does not name its tables with OF.
+_LOCK_OVER_EVERY_TABLE = re.compile(r"\bFOR (?:NO KEY )?(?:UPDATE|SHARE)\b(?! OF\b)")
+
+
+def _refuse_joined_row_locks(execute, sql, params, many, context):
+    """A locking statement that joins other tables locks their rows too (the plan's, through a
+    default ordering on ``plan``; a target's policy), in the planner's order: that is how a target
+    update and a policy update deadlocked. Such statements must say what they lock (``of=``)."""
+    if isinstance(sql, str) and " JOIN " in sql and _LOCK_OVER_EVERY_TABLE.search(sql):
+        raise AssertionError(f"A row lock over every joined table (give select_for_update of=): {sql}")
+    return execute(sql, params, many, context)
+
+
+@pytest.fixture(autouse=True)
+def _no_joined_row_locks():
+    """Every test, on the test thread's connection: see ``_refuse_joined_row_locks``."""
+    from django.db import connection
+
+    with connection.execute_wrapper(_refuse_joined_row_locks):
+        yield
 
 
 @pytest.fixture(autouse=True)

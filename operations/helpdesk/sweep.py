@@ -69,7 +69,9 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     processed = 0
     with transaction.atomic():
         ids = list(
-            due_clocks(now=now).select_for_update(skip_locked=True).values_list("id", flat=True)[:limit]
+            due_clocks(now=now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("id", flat=True)[:limit]
         )
         clocks = (
             SlaClock.objects.filter(id__in=ids)

@@ -36,7 +36,7 @@ def fold_digests_and_catch_up(*, now: datetime, limit: int = 500) -> list[int]:
     )
     created: list[int] = []
     with transaction.atomic():
-        rows = list(candidates.select_for_update(skip_locked=True)[: limit * 10])
+        rows = list(candidates.select_for_update(skip_locked=True, of=("self",))[: limit * 10])
         groups: dict[tuple[int, str, bool], list[Notification]] = defaultdict(list)
         for notice in rows:
             is_digest = bool((notice.context or {}).get("digest"))

@@ -627,7 +627,7 @@ def _claim(model, *, status_field: str, now: datetime, limit: int, extra: Q | No
         query = query.filter(extra)
     with transaction.atomic():
         ids = list(
-            query.select_for_update(skip_locked=True)
+            query.select_for_update(skip_locked=True, of=("self",))
             .order_by("deliver_after", "id")
             .values_list("id", flat=True)[:limit]
         )
