@@ -67,6 +67,9 @@ def plan_create(*, created_by: User, **fields: Any) -> SupportPlan:
 
 @transaction.atomic
 def plan_update(*, plan: SupportPlan, **fields: Any) -> SupportPlan:
+    # The plan's row first, as every write that locks it does (the go-live gate locks an override
+    # next, as starting hypercare does), so they wait for each other instead of deadlocking.
+    SupportPlan.objects.select_for_update().filter(pk=plan.pk).first()
     # Read the stored phase: a form may already have set the new one on this instance.
     entering_operate = (
         fields.get("phase") == Phase.OPERATE

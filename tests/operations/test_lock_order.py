@@ -20,6 +20,7 @@ from operations import sla_services as services
 from operations.models import SlaTarget
 from operations.sla_services._base import lock_plan
 from scope import readiness_services
+from supportplan import services as plan_services
 from tests.operations.maintenance_fixtures import build_task, utc
 from tests.operations.sla_fixtures import build_sla_world, example_ladder
 
@@ -94,11 +95,12 @@ def test_sla_configuration_writes_lock_the_plan_first(world, target):
         assert_plan_locked_first(write)
 
 
-def test_a_hypercare_plan_change_locks_the_plan_first(plan):
+def test_a_hypercare_plan_change_and_a_plan_change_lock_the_plan_first(plan):
     hypercare = readiness_services.hypercare_plan_get(plan=plan)
     assert_plan_locked_first(
         lambda: readiness_services.hypercare_plan_update(hypercare=hypercare, planned_end=date(2027, 6, 30))
     )
+    assert_plan_locked_first(lambda: plan_services.plan_update(plan=plan, description="Go-live in April"))
 
 
 def test_an_occurrence_is_locked_after_its_task(plan, alice):
