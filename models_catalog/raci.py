@@ -25,6 +25,7 @@ from django.db.models import Max, QuerySet
 
 from models_catalog.models import Party, RaciAssignment, RaciLetter, Responsibility, Role
 from supportplan.lib.services import apply_fields
+from supportplan.lib.spreadsheets import FORMULA_TRIGGERS, write_text
 from supportplan.models import SupportPlan
 
 ViolationCode = Literal["no_accountable", "several_accountable", "no_responsible"]
@@ -75,6 +76,9 @@ def responsibility_update(*, responsibility: Responsibility, **fields: Any) -> R
 @transaction.atomic
 def responsibility_delete(*, responsibility: Responsibility) -> None:
     """Removes the row and its cells (seeded rows too: a plan may not need all five areas)."""
+    # The row's lock first, as a cell write takes it: Django deletes the cells before the row, and
+    # without it a cell write holding the row and waiting for a cell deadlocked with the delete.
+    Responsibility.objects.select_for_update(of=("self",)).filter(pk=responsibility.pk).first()
     responsibility.delete()
 
 
@@ -337,10 +341,6 @@ def raci_violations_by_plan(*, user: Any, plans: Iterable[SupportPlan]) -> dict[
 
 
 # --- Exports --------------------------------------------------------------------------------
-#: A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def neutralise_formula(value: str) -> str:
     """Prefixes an apostrophe to text a spreadsheet would run as a formula (names are user input)."""
     return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
@@ -390,12 +390,7 @@ def raci_export_xlsx(*, plan: SupportPlan) -> bytes:
     for row_number, line in enumerate(table, start=1):
         for column_number, value in enumerate(line, start=1):
             cell = sheet.cell(row=row_number, column=column_number)
-            cell.value = value
-            # openpyxl stores text starting with "=" as a formula; keep it text, and mark it
-            # "quote prefixed" so Excel does not re-read it as one when the cell is edited.
-            cell.data_type = "s"
-            if value.startswith(FORMULA_TRIGGERS):
-                cell.quotePrefix = True
+            write_text(cell, value)
             if row_number == 1:
                 cell.font = bold
                 cell.alignment = wrapped

@@ -17,10 +17,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from models_catalog.models import Party, Person, Role, SupportLevel
-from models_catalog.raci import FORMULA_TRIGGERS
 from operations.models import ServiceCalendar
 from scope.models import Aspect, Criticality, ScopeItem, ScopeStatus
 from scope.services import scope_item_save
+from supportplan.lib.spreadsheets import write_text
 from supportplan.models import SupportPlan
 
 COLUMNS = [
@@ -134,12 +134,7 @@ def scope_export_xlsx(*, plan: SupportPlan) -> bytes:
     for row_number, line in enumerate(table, start=1):
         for column_number, value in enumerate(line, start=1):
             cell = sheet.cell(row=row_number, column=column_number)
-            cell.value = value
-            # Text starting with "=" would be stored as a formula; keep it text and quote-prefixed
-            # so a spreadsheet does not re-read it as one (same as the RACI export).
-            cell.data_type = "s"
-            if value.startswith(FORMULA_TRIGGERS):
-                cell.quotePrefix = True
+            write_text(cell, value)
             cell.alignment = top
             if row_number == 1:
                 cell.font = bold

@@ -292,6 +292,13 @@ def test_the_xlsx_export_opens_in_openpyxl(client, victor, grid):
     assert sheet["A2"].value == "Business process areas"
 
 
+def test_a_name_with_a_control_character_still_exports(client, victor, grid):
+    Responsibility.objects.filter(pk=grid.business_processes.pk).update(name="Business\x0bprocess areas")
+    response = login(client, victor).get(url("raci-export"), {"format": "xlsx"})
+    assert response.status_code == 200
+    assert load_workbook(io.BytesIO(response.content))["RACI"]["A2"].value == "Business\ufffdprocess areas"
+
+
 def test_an_unknown_export_format_is_a_400(client, alice, grid):
     response = login(client, alice).get(url("raci-export"), {"format": "pdf"})
     assert response.status_code == 400

@@ -15,12 +15,14 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+from models_catalog import raci
 from operations import maintenance_services
 from operations import sla_services as services
 from operations.models import SlaTarget
 from operations.sla_services._base import lock_plan
 from scope import readiness_services
 from supportplan import services as plan_services
+from tests.models_catalog.raci_fixtures import build_raci
 from tests.operations.maintenance_fixtures import build_task, utc
 from tests.operations.sla_fixtures import build_sla_world, example_ladder
 
@@ -173,3 +175,18 @@ def _wait_until_someone_waits_for_a_lock(timeout: float = 5.0) -> None:
                 return
             time.sleep(0.02)
     raise AssertionError("the target update never waited for a lock")
+
+
+def test_a_responsibility_delete_locks_its_row_before_deleting_its_cells(plan):
+    """A cell write locks the responsibility's row, then its cell; Django deletes the cells before
+    the row, so without this lock the two deadlocked (schemathesis, eight workers)."""
+    grid = build_raci(plan)
+    with CaptureQueriesContext(connection) as queries:
+        raci.responsibility_delete(responsibility=grid.business_processes)
+    statements = [query["sql"] for query in queries.captured_queries]
+    locked = next(i for i, sql in enumerate(statements) if LOCKING.search(sql))
+    deleted = next(
+        i for i, sql in enumerate(statements) if sql.startswith('DELETE FROM "models_catalog_raci')
+    )
+    assert first_table_locked(statements[locked]) == '"models_catalog_responsibility"'
+    assert locked < deleted

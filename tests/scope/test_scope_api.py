@@ -259,6 +259,24 @@ def test_the_export(actor, world, request):
         assert [cell.value for cell in sheet[1]] == COLUMNS
 
 
+def test_text_with_control_characters_exports_them_as_replacement_characters(world, bob):
+    """The API stores any text but NUL; a workbook cannot hold the other C0 controls (schemathesis
+    wrote some into an answer, and the export was a 500)."""
+    response = api_as(user=bob).patch(
+        reverse("scopeitem-detail", args=[world["middleware"].pk]),
+        {"what": "Queue\x01 monitor\x1f\tand\nalerts"},
+        format="json",
+    )
+    assert response.status_code == 200
+    response = api_as(user=bob).get(reverse("scopeitem-export"), {"plan": "northwind"})
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    row = next(cell.row for cell in sheet["B"] if cell.value == "middleware")
+    assert sheet.cell(row, COLUMNS.index("What") + 1).value == "Queue\ufffd monitor\ufffd\tand\nalerts"
+    world["middleware"].refresh_from_db()
+    assert world["middleware"].what == "Queue\x01 monitor\x1f\tand\nalerts"  # stored as sent
+
+
 def _exported(bob) -> io.BytesIO:
     content = api_as(user=bob).get(reverse("scopeitem-export"), {"plan": "northwind"}).content
     workbook = load_workbook(io.BytesIO(content))
