@@ -27,6 +27,7 @@ from models_catalog.raci import _plan_grid
 from operations.models import CalendarEvent, EscalationStep, ServiceCalendar, SlaPhase, SlaPolicy, SlaTarget
 from operations.sla_services import escalation_ladder_sentence, minutes_in_words
 from scope.models import CharterVersion, ScopeItem
+from supportplan.lib.services import lock_plan
 from supportplan.models import LEAD_ROLES, Membership, SupportPlan
 
 #: The charter's sections, in order: tests and the DOCX check look for these headings.
@@ -622,7 +623,7 @@ def charter_issue(*, plan: SupportPlan, issued_by: Any) -> CharterVersion:
     """Freezes the current charter as the plan's next version (1, 2, …), issued now (aware UTC).
 
     Who may issue (the leads) is the caller's check."""
-    SupportPlan.objects.select_for_update().filter(pk=plan.pk).first()  # numbers are given in turn
+    lock_plan(plan.pk)  # numbers are given in turn
     last = CharterVersion.objects.filter(plan=plan).aggregate(last=Max("number"))["last"] or 0
     version = CharterVersion(
         plan=plan,

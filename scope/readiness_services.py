@@ -37,7 +37,7 @@ from scope.readiness_models import (
     ReadinessTarget,
     TransitionActivity,
 )
-from supportplan.lib.services import apply_fields
+from supportplan.lib.services import apply_fields, lock_plan
 from supportplan.models import SupportPlan
 
 #: Evidence files: at most this size, one of these extensions.
@@ -381,7 +381,7 @@ def hypercare_plan_update(
     """Changes the hypercare plan; while hypercare runs, a new planned end moves the plan's window."""
     # The plan row first, as starting and ending hypercare lock it: saving the hypercare row, then
     # the plan, deadlocked with them.
-    SupportPlan.objects.select_for_update().filter(pk=hypercare.plan_id).first()
+    lock_plan(hypercare.plan_id)
     changed = apply_fields(hypercare, fields, HYPERCARE_FIELDS)
     _validate_hypercare(hypercare)
     hypercare.save(update_fields=[*changed, "updated_at"])

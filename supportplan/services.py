@@ -20,7 +20,7 @@ from operations.sla_services import priorities_seed_defaults
 from scope.readiness_models import GateAction
 from scope.readiness_services import gate_enforce, readiness_seed
 from supportplan.lib import rows
-from supportplan.lib.services import apply_fields
+from supportplan.lib.services import apply_fields, lock_plan
 from supportplan.models import (
     LEAD_ROLES,
     ApiKey,
@@ -69,7 +69,7 @@ def plan_create(*, created_by: User, **fields: Any) -> SupportPlan:
 def plan_update(*, plan: SupportPlan, **fields: Any) -> SupportPlan:
     # The plan's row first, as every write that locks it does (the go-live gate locks an override
     # next, as starting hypercare does), so they wait for each other instead of deadlocking.
-    SupportPlan.objects.select_for_update().filter(pk=plan.pk).first()
+    lock_plan(plan.pk)
     # Read the stored phase: a form may already have set the new one on this instance.
     entering_operate = (
         fields.get("phase") == Phase.OPERATE

@@ -9,8 +9,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 
-from supportplan.models import SupportPlan
-
 Errors = dict[str, list[str]]
 
 MAX_TARGET_MINUTES = 525_600  # a year
@@ -44,11 +42,6 @@ def clean_into(instance: Model, errors: Errors, *, exclude: Iterable[str] = ()) 
 def raise_errors(errors: Errors) -> None:
     if errors:
         raise ValidationError(errors)
-
-
-def lock_plan(plan: SupportPlan) -> None:
-    """Serialises writes that check something across the plan's rows (overlaps, free codes)."""
-    SupportPlan.objects.select_for_update().filter(pk=plan.pk).first()
 
 
 def day_in_words(value: date | None) -> str:

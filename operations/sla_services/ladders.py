@@ -26,11 +26,10 @@ from operations.sla_services._base import (
     add_error,
     clean_into,
     is_int,
-    lock_plan,
     raise_errors,
 )
 from operations.sla_services.reads import when_in_words
-from supportplan.lib.services import apply_fields
+from supportplan.lib.services import apply_fields, lock_plan
 
 # --- Escalation ladders ---------------------------------------------------------------------
 STEP_FIELDS = {
@@ -147,7 +146,7 @@ def _place(target: SlaTarget, steps: list[EscalationStep]) -> None:
 def _lock_target(target: SlaTarget) -> SlaTarget:
     # The plan row first, as every SLA configuration write locks it (``lock_plan``), then the target's
     # own row only: a joined lock of target and policy deadlocked with a target update.
-    lock_plan(target.policy.plan)
+    lock_plan(target.policy.plan_id)
     locked = SlaTarget.objects.select_for_update(of=("self",)).select_related("policy").get(pk=target.pk)
     # Every ladder write locks its target first: the stored SLA clocks' next steps follow (issue 7).
     clocks_repair_later(plan_id=locked.policy.plan_id, policy_id=locked.policy_id)

@@ -24,12 +24,11 @@ from operations.sla_services._base import (
     clean_into,
     day_in_words,
     is_int,
-    lock_plan,
     raise_errors,
 )
 from operations.sla_services.ladders import escalation_ladder_replace
 from operations.statuses import RequestStatus
-from supportplan.lib.services import apply_fields
+from supportplan.lib.services import apply_fields, lock_plan
 from supportplan.models import SupportPlan
 
 # --- SLA policies ---------------------------------------------------------------------------
@@ -99,7 +98,7 @@ def sla_policy_create(
     Refused when it overlaps another policy of the same phase in the plan; phases may overlap (the
     plan's hypercare window decides which one applies, see ``operations.selectors.policy_in_force``).
     """
-    lock_plan(plan)
+    lock_plan(plan.pk)
     policy = SlaPolicy(plan=plan)
     apply_fields(policy, {"name": name, "phase": phase, "valid_from": valid_from, **fields}, POLICY_FIELDS)
     _validate_policy(policy)
@@ -110,7 +109,7 @@ def sla_policy_create(
 
 @transaction.atomic
 def sla_policy_update(*, policy: SlaPolicy, **fields: Any) -> SlaPolicy:
-    lock_plan(policy.plan)
+    lock_plan(policy.plan_id)
     changed = apply_fields(policy, fields, POLICY_FIELDS)
     _validate_policy(policy)
     policy.save(update_fields=changed)
@@ -121,7 +120,7 @@ def sla_policy_update(*, policy: SlaPolicy, **fields: Any) -> SlaPolicy:
 @transaction.atomic
 def sla_policy_delete(*, policy: SlaPolicy) -> None:
     """Removes the policy with its targets and their ladders."""
-    lock_plan(policy.plan)
+    lock_plan(policy.plan_id)
     clocks_repair_later(plan_id=policy.plan_id)  # issue 7: stored SLA clocks
     policy.delete()
 
@@ -179,7 +178,7 @@ def _lock_policy(policy: SlaPolicy) -> SlaPolicy:
     """The plan row first, as every SLA configuration write locks it (``lock_plan``), then the
     policy's own row: locking both in one joined statement took them in the planner's order, and a
     policy update holding the plan deadlocked with it."""
-    lock_plan(policy.plan)
+    lock_plan(policy.plan_id)
     return SlaPolicy.objects.select_for_update(of=("self",)).select_related("plan").get(pk=policy.pk)
 
 
@@ -226,6 +225,6 @@ def sla_target_update(
 
 @transaction.atomic
 def sla_target_delete(*, target: SlaTarget) -> None:
-    lock_plan(target.policy.plan)
+    lock_plan(target.policy.plan_id)
     clocks_repair_later(plan_id=target.policy.plan_id, policy_id=target.policy_id)  # issue 7
     target.delete()

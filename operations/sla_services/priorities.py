@@ -20,10 +20,9 @@ from operations.sla_services._base import (
     add_error,
     clean_into,
     is_int,
-    lock_plan,
     raise_errors,
 )
-from supportplan.lib.services import apply_fields
+from supportplan.lib.services import apply_fields, lock_plan
 from supportplan.models import SupportPlan
 
 # --- Priorities and the matrix --------------------------------------------------------------
@@ -61,7 +60,7 @@ def priorities_seed_defaults(*, plan: SupportPlan) -> None:
     Idempotent: adds only what is missing (a priority whose code is free, an empty matrix cell) and
     never changes what a lead edited. Called on plan creation and by the demo.
     """
-    lock_plan(plan)
+    lock_plan(plan.pk)
     by_code = {priority.code: priority for priority in Priority.objects.filter(plan=plan)}
     for rank, (code, name, definition) in enumerate(EXAMPLE_PRIORITIES, start=1):
         if code not in by_code:
@@ -99,7 +98,7 @@ def _validate_priority(priority: Priority) -> None:
 def priority_create(
     *, plan: SupportPlan, code: str, name: str, definition: str = "", rank: int = 1
 ) -> Priority:
-    lock_plan(plan)
+    lock_plan(plan.pk)
     priority = Priority(plan=plan, code=code, name=name, definition=definition, rank=rank)
     _validate_priority(priority)
     priority.save()
@@ -109,7 +108,7 @@ def priority_create(
 @transaction.atomic
 def priority_update(*, priority: Priority, **fields: Any) -> Priority:
     """Changes a priority. A new code is carried over to the agreements' commitments for the old one."""
-    lock_plan(priority.plan)
+    lock_plan(priority.plan_id)
     old_code = Priority.objects.values_list("code", flat=True).get(pk=priority.pk)
     changed = apply_fields(priority, fields, PRIORITY_FIELDS)
     _validate_priority(priority)
@@ -136,7 +135,7 @@ def _rename_commitments(*, plan: SupportPlan, old_code: str, new_code: str) -> N
 @transaction.atomic
 def priority_delete(*, priority: Priority) -> None:
     """Removes a priority no SLA target and no matrix cell uses (a matrix cell never goes blank)."""
-    lock_plan(priority.plan)  # no target or cell can take it up between the checks and the delete
+    lock_plan(priority.plan_id)  # no target or cell can take it up between the checks and the delete
     targets = SlaTarget.objects.filter(priority=priority).select_related("policy")
     if targets.exists():
         names = sorted({target.policy.name for target in targets})
@@ -168,7 +167,7 @@ def matrix_set_cell(
     if priority.plan_id != plan.pk:
         add_error(errors, "priority", "Choose a priority of this plan.")
     raise_errors(errors)
-    lock_plan(plan)
+    lock_plan(plan.pk)
     cell = (
         PriorityMatrixCell.objects.select_for_update(of=("self",))
         .filter(plan=plan, impact=impact, urgency=urgency)

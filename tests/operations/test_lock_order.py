@@ -19,9 +19,9 @@ from models_catalog import raci
 from operations import maintenance_services
 from operations import sla_services as services
 from operations.models import SlaTarget
-from operations.sla_services._base import lock_plan
 from scope import readiness_services
 from supportplan import services as plan_services
+from supportplan.lib.services import lock_plan
 from tests.models_catalog.raci_fixtures import build_raci
 from tests.operations.maintenance_fixtures import build_task, utc
 from tests.operations.sla_fixtures import build_sla_world, example_ladder
@@ -135,7 +135,7 @@ def test_a_policy_update_and_a_target_update_wait_for_each_other(needs_postgres,
     def policy_update():
         try:
             with transaction.atomic():
-                lock_plan(world.plan)
+                lock_plan(world.plan.pk)
                 plan_held.set()
                 _wait_until_someone_waits_for_a_lock()
                 services.sla_policy_update(policy=world.steady_state, description="Reviewed")
